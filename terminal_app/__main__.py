@@ -1,0 +1,3 @@
+from terminal_app.cli import main
+
+main()

@@ -1,0 +1,249 @@
+"""`kiosk`: the terminal's command line. Each command calls the same core functions the UI uses.
+
+Exit codes: 0 done / valid, 1 unexpected failure, 2 invalid input (config, ID number, request).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from kiosk_config import ConfigError, load_config
+from terminal_app.core.agents import Agent, LoginError, Role, hash_pin
+from terminal_app.core.id_number import validate_id_number
+from terminal_app.core.kiosk import Kiosk
+from terminal_app.core.offer import OfferRefused, make_offer
+
+EXIT_INVALID = 2
+
+
+def _print_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _fail(message: str, code: int = EXIT_INVALID) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _start(ctx: click.Context) -> Kiosk:
+    try:
+        return Kiosk.start(ctx.obj["config"], ctx.obj["data_dir"])
+    except ConfigError as error:
+        _fail(f"the kiosk will not start on an invalid config.\n{error}")
+        raise  # unreachable: _fail exits
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Config file (default: $KIOSK_CONFIG, else the embedded default).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Vault directory (default: $KIOSK_DATA_DIR, else ~/.local/share/county-terminal).")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, data_dir: Path | None) -> None:
+    """County service terminal: offline loan applications."""
+    ctx.obj = {"config": config_path, "data_dir": data_dir}
+
+
+# --- config ---------------------------------------------------------------------------------
+
+
+@main.group()
+def config() -> None:
+    """Check configuration files."""
+
+
+@config.command("check")
+@click.argument("path", type=click.Path(path_type=Path))
+def config_check(path: Path) -> None:
+    """Validate PATH: every invalid field by name (exit 2), or a summary (exit 0)."""
+    try:
+        cfg = load_config(path)
+    except ConfigError as error:
+        click.echo(f"{path}: invalid", err=True)
+        for problem in error.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(EXIT_INVALID)
+    cat = cfg.catalogue
+    click.echo(f"{path}: valid")
+    click.echo(f"  terminal {cfg.terminal.id}, county {cfg.terminal.county}, central {cfg.central.url}")
+    click.echo(f"  line {cat.min_line}-{cat.max_line} {cat.currency}, terms {cat.terms}, base rate {cat.base_annual_rate}")
+    click.echo(f"  bands {', '.join(f'{b.name}>={b.min_score}:{b.max_limit}' for b in cat.bands)}")
+    click.echo(f"  purposes {', '.join(p.code + ('*' if p.green else '') for p in cat.purposes)} (* green)")
+    click.echo(f"  idle timeout {cfg.terminal.idle_timeout_s}s, languages {cfg.terminal.languages}")
+
+
+# --- idcard ---------------------------------------------------------------------------------
+
+
+@main.group()
+def idcard() -> None:
+    """Resident ID card numbers and cards."""
+
+
+@idcard.command("check")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Check ages as of this date.")
+@click.pass_context
+def idcard_check(ctx: click.Context, number: str, as_json: bool, today) -> None:
+    """Validate an 18-character ID number (exit 0 valid, 2 invalid)."""
+    try:
+        identity = load_config(ctx.obj["config"]).identity
+    except ConfigError as error:
+        _fail(str(error))
+    check = validate_id_number(
+        number, today=today.date() if today else date.today(), min_age=identity.min_age, max_age=identity.max_age
+    )
+    if as_json:
+        _print_json(check.as_json())
+    else:
+        click.echo(f"{'valid' if check.valid else 'INVALID'}: {check.reason}")
+        if check.birth_date:
+            click.echo(f"  birth {check.birth_date}, sex {check.sex}, region {check.region.full_name}")
+        for warning in check.warnings:
+            click.echo(f"  note: {warning}")
+    sys.exit(0 if check.valid else EXIT_INVALID)
+
+
+# --- offer ----------------------------------------------------------------------------------
+
+
+@main.command("offer")
+@click.option("--credit-score", type=int, required=True)
+@click.option("--amount", type=Decimal, required=True)
+@click.option("--term", "term_months", type=int, required=True)
+@click.option("--purpose", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def offer_cmd(ctx: click.Context, credit_score: int, amount: Decimal, term_months: int, purpose: str,
+              as_json: bool) -> None:
+    """Quote an offer and its repayment schedule (exit 2 with the allowed range if refused)."""
+    catalogue = load_config(ctx.obj["config"]).catalogue
+    try:
+        offer = make_offer(catalogue, credit_score=credit_score, amount=amount, term_months=term_months,
+                           purpose=purpose)
+    except OfferRefused as refused:
+        if as_json:
+            _print_json({"refused": refused.reason.as_dict(), "allowed": refused.allowed})
+        _fail(f"refused: {refused.reason} (allowed: {refused.allowed})")
+    if as_json:
+        _print_json(offer.as_json())
+        return
+    click.echo(f"band {offer.band}, limit {offer.limit} CNY, {offer.amount} CNY over {offer.term_months} months")
+    click.echo(f"annual rate {offer.annual_rate:.2%}, APR (IRR) {offer.apr:.2%}")
+    click.echo(f"{'month':>5} {'payment':>10} {'principal':>10} {'interest':>9} {'balance':>10}")
+    for row in offer.schedule:
+        click.echo(f"{row.month:>5} {row.payment:>10} {row.principal:>10} {row.interest:>9} {row.balance_after:>10}")
+    click.echo(f"total interest {offer.total_interest}, total repayment {offer.total_repayment}")
+
+
+# --- agents ---------------------------------------------------------------------------------
+
+
+@main.group()
+def agent() -> None:
+    """Field agents: roster and offline login."""
+
+
+@agent.command("hash-pin")
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True)
+def agent_hash_pin(pin: str) -> None:
+    """Print the scrypt hash of a PIN, as a roster entry carries it."""
+    try:
+        click.echo(hash_pin(pin))
+    except LoginError as error:
+        _fail(str(error.reason))
+
+
+@agent.command("import-roster")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def agent_import_roster(ctx: click.Context, path: Path) -> None:
+    """Replace the roster with PATH (JSON: {"agents": [{agent_id, role, county, pin_hash, active}]})."""
+    try:
+        entries = json.loads(path.read_text("utf-8"))["agents"]
+        agents = [Agent(e["agent_id"], Role(e["role"]), e["county"], e["pin_hash"], e.get("active", True))
+                  for e in entries]
+    except (ValueError, KeyError, TypeError) as error:
+        _fail(f"{path}: not a roster file: {error}")
+    kiosk = _start(ctx)
+    click.echo(f"roster replaced: {kiosk.agents.replace_roster(agents)} agents")
+
+
+@agent.command("login")
+@click.argument("agent_id")
+@click.option("--pin", prompt=True, hide_input=True)
+@click.pass_context
+def agent_login(ctx: click.Context, agent_id: str, pin: str) -> None:
+    """Check an agent's PIN offline (exit 0 on success, 2 when refused)."""
+    kiosk = _start(ctx)
+    try:
+        session = kiosk.agents.login(agent_id, pin)
+    except LoginError as error:
+        _fail(f"login refused: {error.reason}")
+    click.echo(f"logged in: {session.agent_id} ({session.role}, county {session.county})")
+
+
+# --- audit / status -------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Check the whole chain; exit 2 and list every problem if any record was edited or removed."""
+    kiosk = _start(ctx)
+    problems = kiosk.audit.verify()
+    count = kiosk.vault.db["audit"].count
+    if problems:
+        click.echo(f"audit log BROKEN ({len(problems)} problems in {count} records):", err=True)
+        for problem in problems:
+            click.echo(f"  record {problem.seq}: {problem.problem}", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(f"audit log intact: {count} records")
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """What the terminal holds: drafts, submitted applications, agents, audit records."""
+    data = _start(ctx).status()
+    if as_json:
+        _print_json(data)
+    else:
+        for key, value in data.items():
+            click.echo(f"{key}: {value}")
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+@main.command("demo")
+@click.option("--applicants", default=6, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+@click.option("--keep", type=click.Path(path_type=Path), default=None, help="Keep the data here.")
+def demo(applicants: int, seed: int, keep: Path | None) -> None:
+    """Walk synthetic applicants through what is built so far, offline, on the embedded config."""
+    from terminal_app.demo import run_foundation_demo
+
+    rows, summary = run_foundation_demo(applicants, seed, keep)
+    for row in rows:
+        click.echo(f"applicant {row.applicant}  ({row.ms:.0f} ms)")
+        click.echo(f"  ID number : {row.id_result}")
+        click.echo(f"  flow      : {row.reached}")
+        click.echo(f"  request   : {row.request}")
+        click.echo(f"  quotes    : {row.quotes}")
+    click.echo("summary: " + json.dumps(summary, ensure_ascii=False))
+    ok = summary["audit_chain_intact"] and summary["vault_integrity_ok"] and summary["drafts_left"] == 0
+    sys.exit(0 if ok else 1)

@@ -1,0 +1,192 @@
+"""Field agents: an offline roster (from a signed central bundle), PINs hashed with scrypt,
+lockout after repeated failures, and the two roles."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cryptography.exceptions import InvalidKey
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from kiosk_config.schema import Agents as AgentPolicy
+from terminal_app.core.audit import AuditLog
+from terminal_app.core.data_key import derive_subkey
+from terminal_app.core.reasons import Reason, ReasonError
+from terminal_app.core.vault import Vault
+
+# scrypt N=2^15, r=8: 32 MiB of memory per guess, about 0.1 s on a 2-core terminal.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+PIN_LENGTHS = range(6, 9)
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+@dataclass(frozen=True)
+class Agent:
+    agent_id: str
+    role: Role
+    county: str
+    pin_hash: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class AgentSession:
+    agent_id: str
+    role: Role
+    county: str
+    started_at: float
+    expires_at: float
+
+
+def _check_pin_format(pin: str) -> None:
+    if not pin.isdigit() or len(pin) not in PIN_LENGTHS:
+        raise LoginError(Reason("pin_format", "PIN码应为6至8位数字", "A PIN is 6 to 8 digits"))
+
+
+def hash_pin(pin: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
+    """`scrypt$N$r$p$salt$hash` (base64), the form the roster carries."""
+    _check_pin_format(pin)
+    salt = secrets.token_bytes(16)
+    digest = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(pin.encode())
+    b64 = base64.b64encode
+    return f"scrypt${n}${r}${p}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_pin(pin: str, encoded: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = encoded.split("$")
+        if scheme != "scrypt":
+            return False
+        kdf = Scrypt(salt=base64.b64decode(salt), length=32, n=int(n), r=int(r), p=int(p))
+        kdf.verify(pin.encode(), base64.b64decode(digest))
+    except (InvalidKey, ValueError):
+        return False
+    return True
+
+
+# Checked against an unknown agent id, so that a wrong id costs as much time as a wrong PIN.
+_DUMMY_HASH = f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="
+
+
+class LoginError(ReasonError):
+    pass
+
+
+WRONG_CREDENTIALS = Reason("wrong_credentials", "工号或PIN码错误", "Wrong agent id or PIN")
+
+
+class AgentDirectory:
+    """The roster held in the vault and the login rules over it."""
+
+    def __init__(self, vault: Vault, policy: AgentPolicy, audit: AuditLog, *, clock: Callable[[], float] = time.time):
+        self._vault = vault
+        self._policy = policy
+        self._audit = audit
+        self._clock = clock
+        self._actor_key = derive_subkey(vault.key, b"county-terminal/agent-actor/v1")
+
+    def replace_roster(self, agents: Iterable[Agent]) -> int:
+        """Swap in a whole roster atomically (it arrives as one signed bundle)."""
+        rows = [
+            {
+                "agent_id": a.agent_id,
+                "role": str(Role(a.role)),
+                "county": a.county,
+                "pin_hash": a.pin_hash,
+                "active": int(a.active),
+            }
+            for a in agents
+        ]
+        with self._vault.transaction() as db:
+            db.execute("DELETE FROM agents")
+            db["agents"].insert_all(rows, pk="agent_id")
+            self._audit.append("roster_replaced", agents=len(rows))
+        return len(rows)
+
+    def get(self, agent_id: str) -> Agent | None:
+        row = self._vault.db.execute(
+            "SELECT agent_id, role, county, pin_hash, active FROM agents WHERE agent_id = ?", [agent_id]
+        ).fetchone()
+        return Agent(row[0], Role(row[1]), row[2], row[3], bool(row[4])) if row else None
+
+    def roster(self) -> list[Agent]:
+        return [
+            Agent(r["agent_id"], Role(r["role"]), r["county"], r["pin_hash"], bool(r["active"]))
+            for r in self._vault.db["agents"].rows_where(order_by="agent_id")
+        ]
+
+    def _failures(self, actor: str) -> tuple[int, float]:
+        row = self._vault.db.execute(
+            "SELECT failures, locked_until FROM agent_failures WHERE agent_id = ?", [actor]
+        ).fetchone()
+        return (row[0], row[1]) if row else (0, 0.0)
+
+    def login(self, agent_id: str, pin: str) -> AgentSession:
+        """Check the PIN offline. Raises LoginError with a reason a person can act on."""
+        now = self._clock()
+        actor = _actor(agent_id, self._actor_key)
+        failures, locked_until = self._failures(actor)
+        if locked_until > now:
+            minutes = max(1, round((locked_until - now) / 60))
+            self._audit.append("login_refused_locked", actor="kiosk")
+            raise LoginError(
+                Reason(
+                    "locked", f"错误次数过多，请{minutes}分钟后再试", f"Too many wrong PINs; try again in {minutes} min"
+                )
+            )
+        _check_pin_format(pin)
+        agent = self.get(agent_id)
+        good = verify_pin(pin, agent.pin_hash if agent else _DUMMY_HASH)
+        if agent is not None and good and agent.active:
+            with self._vault.transaction() as db:
+                db.execute("DELETE FROM agent_failures WHERE agent_id = ?", [actor])
+                self._audit.append("login", actor=actor, role=str(agent.role))
+            return AgentSession(agent.agent_id, agent.role, agent.county, now, now + self._policy.session_minutes * 60)
+        if agent is not None and good and not agent.active:
+            self._audit.append("login_refused_inactive", actor=actor)
+            raise LoginError(Reason("inactive", "该工号已停用", "This agent id has been deactivated"))
+        failures += 1
+        locked = failures >= self._policy.lockout_after
+        with self._vault.transaction() as db:
+            db["agent_failures"].upsert(
+                {
+                    "agent_id": actor,
+                    "failures": 0 if locked else failures,
+                    "locked_until": now + self._policy.lockout_minutes * 60 if locked else 0.0,
+                },
+                pk="agent_id",
+            )
+            self._audit.append("login_failed", actor=actor, locked=locked)
+        if locked:
+            minutes = self._policy.lockout_minutes
+            raise LoginError(
+                Reason("locked", f"错误次数过多，已锁定{minutes}分钟", f"Too many wrong PINs; locked for {minutes} min")
+            )
+        left = self._policy.lockout_after - failures
+        raise LoginError(
+            Reason(
+                WRONG_CREDENTIALS.code,
+                f"{WRONG_CREDENTIALS.zh}，还可尝试{left}次",
+                f"{WRONG_CREDENTIALS.en}; {left} attempts left",
+            )
+        )
+
+
+def _actor(agent_id: str, key: bytes) -> str:
+    """How an agent id is logged and keyed: as given when it looks like an agent id, else as a
+    keyed digest (someone may type an ID number or a name into the agent id field)."""
+    if re.fullmatch(r"[A-Za-z0-9-]{1,32}", agent_id) and not re.search(r"\d{11,}", agent_id):
+        return f"agent:{agent_id}"
+    return "agent:?" + hmac.new(key, agent_id.encode(), hashlib.sha256).hexdigest()[:16]

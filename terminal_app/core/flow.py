@@ -1,0 +1,443 @@
+"""The application flow as an explicit state machine, UI-free.
+
+    CONSENT → ID_CAPTURE → LIVENESS → FORM → SCORING → OFFER → CONFIRMATION → RECEIPT → COMPLETED
+                                                       └─ refer / decline ──────────┘
+    any step ── cancel / idle / step timeout / attempts used up / consent refused ──► ABANDONED
+
+The flow never calls an engine: a caller (the headless session, the Kivy screens) runs the
+engine and hands the result in. The flow re-checks what it is given (an ID number is validated
+again here, whatever read it), keeps the draft encrypted in the vault after every change, and
+wipes it on every way out except submission.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from kiosk_config.schema import KioskConfig
+from terminal_app.core.agents import AgentSession
+from terminal_app.core.audit import AuditLog
+from terminal_app.core.decision import Decision, Outcome, decide
+from terminal_app.core.id_number import IdNumberCheck, printed_field_mismatches, validate_id_number
+from terminal_app.core.offer import Offer, OfferRefused, band_for_score, check_request, limit_for, make_offer
+from terminal_app.core.reasons import Reason, ReasonError
+from terminal_app.core.steps import (
+    ConsentRecord,
+    FormAnswers,
+    IdCardFields,
+    IdSource,
+    LivenessResult,
+    ScoreResult,
+)
+from terminal_app.core.vault import Vault
+
+
+class Step(StrEnum):
+    CONSENT = "consent"
+    ID_CAPTURE = "id_capture"
+    LIVENESS = "liveness"
+    FORM = "form"
+    SCORING = "scoring"
+    OFFER = "offer"
+    CONFIRMATION = "confirmation"
+    RECEIPT = "receipt"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+ENDED = frozenset({Step.COMPLETED, Step.ABANDONED})
+# Steps where the applicant is expected to touch the screen; idle there wipes the draft.
+IDLE_WATCHED = frozenset({Step.CONSENT, Step.ID_CAPTURE, Step.LIVENESS, Step.FORM, Step.OFFER, Step.CONFIRMATION})
+
+
+class EndReason(StrEnum):
+    SUBMITTED = "submitted"
+    CANCELLED = "cancelled"
+    IDLE = "idle"
+    STEP_TIMEOUT = "step_timeout"
+    CONSENT_REFUSED = "consent_refused"
+    ID_ATTEMPTS_USED = "id_attempts_used"
+    LIVENESS_FAILED = "liveness_failed"
+    OFFER_REJECTED = "offer_rejected"
+
+
+class WrongStep(ReasonError):
+    """An input for a step the flow is not at (a stale touch, a bug in the caller)."""
+
+
+class FlowEnded(ReasonError):
+    """The flow has ended (timed out, cancelled, submitted); start a new one."""
+
+
+class StepRejected(ReasonError):
+    """The input was refused; the flow stays at the same step, or ends if attempts ran out."""
+
+
+@dataclass
+class Draft:
+    """Everything the application holds so far. Lives in memory and, encrypted, in the vault."""
+
+    consent: ConsentRecord | None = None
+    card: IdCardFields | None = None
+    id_check: IdNumberCheck | None = None
+    liveness: LivenessResult | None = None
+    form: FormAnswers | None = None
+    scores: ScoreResult | None = None
+    decision: Decision | None = None
+    offer: Offer | None = None
+    id_attempts: int = 0
+    liveness_attempts: int = 0
+    amount_edits: int = 0
+
+    def as_json(self) -> dict:
+        out: dict = {
+            "id_attempts": self.id_attempts,
+            "liveness_attempts": self.liveness_attempts,
+            "amount_edits": self.amount_edits,
+        }
+        if self.consent:
+            out["consent"] = asdict(self.consent)
+        if self.card:
+            card = asdict(self.card)
+            card.pop("portrait_jpeg")
+            card["has_portrait"] = self.card.portrait_jpeg is not None
+            out["card"] = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in card.items()}
+        if self.id_check:
+            out["region"] = self.id_check.as_json()["region"]
+        if self.liveness:
+            live = asdict(self.liveness)
+            live.pop("key_frame_jpeg")
+            out["liveness"] = live
+        if self.form:
+            out["form"] = self.form.as_json()
+        if self.scores:
+            out["scores"] = {
+                "fraud_score": self.scores.fraud_score,
+                "credit_score": self.scores.credit_score,
+                "model_version": self.scores.model_version,
+                "reasons": [r.as_dict() for r in self.scores.reasons],
+            }
+        if self.decision:
+            out["decision"] = {
+                "outcome": str(self.decision.outcome),
+                "reasons": [r.as_dict() for r in self.decision.reasons],
+            }
+        if self.offer:
+            out["offer"] = self.offer.as_json()
+        return out
+
+
+@dataclass
+class FlowState:
+    """What a screen needs to show: the step, time left, the last error, how it ended."""
+
+    step: Step
+    seconds_left: float
+    error: Reason | None = None
+    end_reason: EndReason | None = None
+    application_id: str | None = None
+    decision: Decision | None = None
+    offer: Offer | None = None
+    attempts_left: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class ApplicationFlow:
+    """One applicant's session at the kiosk."""
+
+    def __init__(
+        self,
+        config: KioskConfig,
+        vault: Vault,
+        audit: AuditLog,
+        *,
+        agent: AgentSession | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        today: Callable[[], date] = date.today,
+    ):
+        self.config = config
+        self.session_id = str(uuid.uuid4())
+        self.draft = Draft()
+        self.step = Step.CONSENT
+        self.end_reason: EndReason | None = None
+        self.application_id: str | None = None
+        self.last_error: Reason | None = None
+        self._vault = vault
+        self._audit = audit
+        self._agent = agent
+        self._clock = clock
+        self._wall = wall_clock
+        self._today = today
+        now = clock()
+        self._step_started = now
+        self._last_activity = now
+        self._audit.append("session_started", session=self.session_id, assisted=agent is not None)
+        self._persist()
+
+    # --- time -------------------------------------------------------------------------
+
+    def _step_timeout(self) -> float:
+        return float(getattr(self.config.timeouts, self.step.value))
+
+    def seconds_left(self) -> float:
+        if self.step in ENDED:
+            return 0.0
+        now = self._clock()
+        left = self._step_timeout() - (now - self._step_started)
+        if self.step in IDLE_WATCHED:
+            left = min(left, self.config.terminal.idle_timeout_s - (now - self._last_activity))
+        return max(0.0, left)
+
+    def touch(self) -> None:
+        """The applicant or agent did something: the idle timer starts again."""
+        self.tick()
+        self._last_activity = self._clock()
+
+    def tick(self) -> Step:
+        """Apply timeouts; call it from the UI's clock. Returns the step after it."""
+        if self.step in ENDED:
+            return self.step
+        now = self._clock()
+        if self.step in IDLE_WATCHED and now - self._last_activity >= self.config.terminal.idle_timeout_s:
+            self._abandon(EndReason.IDLE)
+        elif now - self._step_started >= self._step_timeout():
+            if self.step is Step.RECEIPT:
+                self._complete()
+            else:
+                self._abandon(EndReason.STEP_TIMEOUT)
+        return self.step
+
+    # --- transitions ------------------------------------------------------------------
+
+    def _expect(self, step: Step) -> None:
+        self.tick()
+        if self.step in ENDED:
+            raise FlowEnded(
+                Reason(
+                    f"ended_{self.end_reason}",
+                    "本次申请已结束，请重新开始",
+                    f"This application has ended ({self.end_reason}); please start again",
+                )
+            )
+        if self.step is not step:
+            raise WrongStep(
+                Reason("wrong_step", "操作与当前步骤不符", f"Expected the {self.step} step, got input for {step}")
+            )
+        self._last_activity = self._clock()
+
+    def _enter(self, step: Step) -> None:
+        previous = self.step
+        self.step = step
+        self._step_started = self._last_activity = self._clock()
+        self.last_error = None
+        self._audit.append("step", session=self.session_id, step_from=str(previous), step_to=str(step))
+        if step not in ENDED:
+            self._persist()
+
+    def _persist(self) -> None:
+        self._vault.save_draft(self.session_id, str(self.step), self.draft.as_json())
+
+    def _reject(self, reason: Reason, *, end: EndReason | None = None) -> StepRejected:
+        self.last_error = reason
+        self._audit.append("step_rejected", session=self.session_id, step=str(self.step), reason=reason.code)
+        if end is not None:
+            self._abandon(end)
+        else:
+            self._persist()
+        return StepRejected(reason)
+
+    def _abandon(self, reason: EndReason) -> None:
+        self.draft = Draft()
+        self.end_reason = reason
+        self._vault.wipe_draft(self.session_id)
+        self._enter(Step.ABANDONED)
+        self._audit.append("draft_wiped", session=self.session_id, reason=str(reason))
+
+    def _complete(self) -> None:
+        self.draft = Draft()
+        self.end_reason = EndReason.SUBMITTED
+        self._enter(Step.COMPLETED)
+
+    def cancel(self) -> None:
+        """The applicant or agent pressed cancel: the draft is wiped at once."""
+        if self.step is Step.RECEIPT:
+            self._complete()
+        elif self.step not in ENDED:
+            self._abandon(EndReason.CANCELLED)
+
+    def give_consent(self, consent: ConsentRecord) -> None:
+        self._expect(Step.CONSENT)
+        if not (consent.id_data and consent.biometrics):
+            missing = "biometrics" if consent.id_data else "id_data"
+            self.draft.consent = None
+            raise self._reject(
+                Reason(
+                    "consent_refused",
+                    "未同意身份信息和人脸信息的处理，无法在本机申请",
+                    f"Without consent to {missing} processing the kiosk cannot take an application",
+                ),
+                end=EndReason.CONSENT_REFUSED,
+            )
+        self.draft.consent = consent
+        self._audit.append("consent", session=self.session_id, text_version=consent.text_version)
+        self._enter(Step.ID_CAPTURE)
+
+    def submit_id(self, card: IdCardFields) -> IdNumberCheck:
+        """Accept the card's fields only if the number validates and agrees with the printed fields."""
+        self._expect(Step.ID_CAPTURE)
+        if card.source is IdSource.AGENT_ENTRY and self._agent is None:
+            raise self._reject(
+                Reason(
+                    "agent_required", "手工录入须由工作人员登录后操作", "Typing in card data needs a logged-in agent"
+                )
+            )
+        self.draft.id_attempts += 1
+        identity = self.config.identity
+        check = validate_id_number(
+            card.id_number, today=self._today(), min_age=identity.min_age, max_age=identity.max_age
+        )
+        problems = [check.reason] if not check.valid else []
+        problems += printed_field_mismatches(check, birth_date=card.birth_date, sex=card.sex)
+        if problems:
+            permanent = check.reason.code in ("age_too_low", "age_too_high")
+            used_up = self.draft.id_attempts >= identity.max_capture_attempts
+            raise self._reject(problems[0], end=EndReason.ID_ATTEMPTS_USED if permanent or used_up else None)
+        self.draft.card = card
+        self.draft.id_check = check
+        self._enter(Step.LIVENESS)
+        return check
+
+    def submit_liveness(self, result: LivenessResult) -> None:
+        self._expect(Step.LIVENESS)
+        self.draft.liveness_attempts += 1
+        if not (result.passed and result.face_match_passed):
+            used_up = self.draft.liveness_attempts >= self.config.identity.max_liveness_attempts
+            reason = (
+                Reason("liveness_failed", "活体检测未通过", f"The liveness check failed: {result.reason}")
+                if not result.passed
+                else Reason("face_mismatch", "人脸与身份证照片不符", "The face does not match the ID card photo")
+            )
+            raise self._reject(reason, end=EndReason.LIVENESS_FAILED if used_up else None)
+        self.draft.liveness = result
+        self._enter(Step.FORM)
+
+    def submit_form(self, answers: FormAnswers) -> None:
+        self._expect(Step.FORM)
+        try:
+            check_request(
+                self.config.catalogue, amount=answers.amount, term_months=answers.term_months, purpose=answers.purpose
+            )
+        except OfferRefused as refused:
+            raise self._reject(refused.reason) from None
+        if not (answers.phone.isdigit() and len(answers.phone) == 11 and answers.phone.startswith("1")):
+            raise self._reject(Reason("phone_format", "请输入11位手机号码", "Enter an 11-digit mobile number"))
+        if self.draft.form is not None and self.draft.form.amount != answers.amount:
+            self.draft.amount_edits += 1
+        self.draft.form = answers
+        self._enter(Step.SCORING)
+
+    def submit_scores(self, scores: ScoreResult) -> Decision:
+        """The scoring engine's result: decide, make the offer, or submit a refer/decline."""
+        self._expect(Step.SCORING)
+        for name in ("fraud_score", "credit_score"):
+            if not 0 <= getattr(scores, name) <= 1000:
+                raise self._reject(Reason("score_range", "评分超出范围", f"{name} must be within 0..1000"))
+        decision = decide(scores.fraud_score, scores.credit_score, self.config.risk, scores.reasons)
+        catalogue, form = self.config.catalogue, self.draft.form
+        assert form is not None  # the flow reached SCORING through FORM
+        offer = None
+        if decision.outcome is Outcome.APPROVE:
+            band = band_for_score(catalogue, scores.credit_score)
+            if band is None:
+                decision = Decision(
+                    Outcome.REFER, (Reason("no_band", "无可用额度档位", "No offer band fits the score"),)
+                )
+            else:
+                green = catalogue.purpose(form.purpose).green  # type: ignore[union-attr]
+                amount = min(form.amount, Decimal(limit_for(catalogue, band, green=green)))
+                offer = make_offer(
+                    catalogue,
+                    credit_score=scores.credit_score,
+                    amount=amount,
+                    term_months=form.term_months,
+                    purpose=form.purpose,
+                )
+        self.draft.scores, self.draft.decision, self.draft.offer = scores, decision, offer
+        self._audit.append("decision", session=self.session_id, outcome=str(decision.outcome))
+        if offer is None:
+            self._submit()
+            self._enter(Step.RECEIPT)
+        else:
+            self._enter(Step.OFFER)
+        return decision
+
+    def accept_offer(self) -> None:
+        self._expect(Step.OFFER)
+        self._enter(Step.CONFIRMATION)
+
+    def reject_offer(self) -> None:
+        self._expect(Step.OFFER)
+        self._abandon(EndReason.OFFER_REJECTED)
+
+    def confirm(self) -> str:
+        """The applicant signs on screen: the application is submitted. Returns its id."""
+        self._expect(Step.CONFIRMATION)
+        self._submit()
+        self._enter(Step.RECEIPT)
+        assert self.application_id is not None
+        return self.application_id
+
+    def finish(self) -> None:
+        self._expect(Step.RECEIPT)
+        self._complete()
+
+    def _submit(self) -> None:
+        self.application_id = str(uuid.uuid4())
+        payload = {
+            "application_id": self.application_id,
+            "session_id": self.session_id,
+            "terminal_id": self.config.terminal.id,
+            "county": self.config.terminal.county,
+            "submitted_at": self._wall(),
+            "agent_id": self._agent.agent_id if self._agent else None,
+            **self.draft.as_json(),
+        }
+        self._vault.submit_application(self.application_id, self.session_id, payload)
+        self._audit.append("submitted", session=self.session_id, application=self.application_id)
+
+    # --- view ---------------------------------------------------------------------------
+
+    def state(self) -> FlowState:
+        self.tick()
+        attempts_left = None
+        if self.step is Step.ID_CAPTURE:
+            attempts_left = self.config.identity.max_capture_attempts - self.draft.id_attempts
+        elif self.step is Step.LIVENESS:
+            attempts_left = self.config.identity.max_liveness_attempts - self.draft.liveness_attempts
+        return FlowState(
+            step=self.step,
+            seconds_left=self.seconds_left(),
+            error=self.last_error,
+            end_reason=self.end_reason,
+            application_id=self.application_id,
+            decision=self.draft.decision,
+            offer=self.draft.offer,
+            attempts_left=attempts_left,
+        )
+
+
+def wipe_abandoned_drafts(vault: Vault, audit: AuditLog) -> int:
+    """At start-up: drafts left by a crash or power cut belong to nobody any more; wipe them."""
+    count = 0
+    for session_id in vault.draft_ids():
+        if vault.wipe_draft(session_id):
+            audit.append("draft_wiped", session=session_id, reason="restart")
+            count += 1
+    return count

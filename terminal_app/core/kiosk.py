@@ -1,0 +1,68 @@
+"""The kiosk as one object: config, vault, audit log and agent directory, started together.
+The CLI and the UI both start it here; an invalid config stops the start with the fields named."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk_config import KioskConfig, load_config
+from terminal_app.core.agents import AgentDirectory, AgentSession
+from terminal_app.core.audit import AuditLog
+from terminal_app.core.flow import ApplicationFlow, wipe_abandoned_drafts
+from terminal_app.core.vault import Vault
+
+DATA_DIR_ENV = "KIOSK_DATA_DIR"
+CONFIG_ENV = "KIOSK_CONFIG"
+
+
+def default_data_dir() -> Path:
+    if env := os.environ.get(DATA_DIR_ENV):
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "county-terminal"
+
+
+@dataclass
+class Kiosk:
+    config: KioskConfig
+    vault: Vault
+    audit: AuditLog
+    agents: AgentDirectory
+    drafts_wiped_at_start: int = 0
+
+    @classmethod
+    def start(
+        cls,
+        config_path: Path | str | None = None,
+        data_dir: Path | str | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> Kiosk:
+        """Load the config (ConfigError if invalid), open the vault, wipe drafts left by a crash."""
+        config = load_config(config_path or os.environ.get(CONFIG_ENV) or None)
+        vault = Vault(data_dir or default_data_dir(), clock=clock)
+        audit = AuditLog(vault, clock=clock)
+        wiped = wipe_abandoned_drafts(vault, audit)
+        audit.append("kiosk_started", terminal=config.terminal.id, drafts_wiped=wiped)
+        return cls(config, vault, audit, AgentDirectory(vault, config.agents, audit, clock=clock), wiped)
+
+    def new_application(self, agent: AgentSession | None = None, **clocks) -> ApplicationFlow:
+        return ApplicationFlow(self.config, self.vault, self.audit, agent=agent, **clocks)
+
+    def status(self) -> dict:
+        return {
+            "terminal_id": self.config.terminal.id,
+            "county": self.config.terminal.county,
+            "schema_version": self.vault.schema_version,
+            "drafts": len(self.vault.draft_ids()),
+            "applications_submitted": len(self.vault.application_ids("submitted")),
+            "agents": len(self.agents.roster()),
+            "audit_records": self.vault.db["audit"].count,
+        }
+
+    def close(self) -> None:
+        self.vault.close()

@@ -1,0 +1,182 @@
+"""The terminal's local store: one SQLite file (WAL, synchronous=FULL, secure_delete) through
+sqlite-utils. Every state change is one transaction. Personal data is stored only encrypted."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from terminal_app.core.data_key import DataCipher, load_or_create_data_key
+
+VAULT_FILE = "vault.sqlite"
+KEY_FILE = "data.key"
+
+
+class VaultError(Exception):
+    """The vault cannot be opened or used (corrupt file, newer schema, disk full)."""
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db["drafts"].create(
+        {"session_id": str, "state": str, "updated_at": float, "nonce": bytes, "ciphertext": bytes},
+        pk="session_id",
+    )
+    db["applications"].create(
+        {
+            "application_id": str,
+            "session_id": str,
+            "created_at": float,
+            "status": str,
+            "nonce": bytes,
+            "ciphertext": bytes,
+        },
+        pk="application_id",
+    )
+    db["applications"].create_index(["status", "created_at"])
+    db["agents"].create({"agent_id": str, "role": str, "county": str, "pin_hash": str, "active": int}, pk="agent_id")
+    db["agent_failures"].create({"agent_id": str, "failures": int, "locked_until": float}, pk="agent_id")
+    db["audit"].create(
+        {"seq": int, "ts": float, "event": str, "actor": str, "details": str, "prev": str, "mac": str},
+        pk="seq",
+    )
+    db["audit_head"].create({"id": int, "seq": int, "mac": str, "head_mac": str}, pk="id")
+
+
+# Append only: a released migration is never edited, a change is a new function.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _json_bytes(payload: dict) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+class Vault:
+    """Open (creating on first run) the vault in `data_dir`."""
+
+    def __init__(self, data_dir: Path | str, *, clock: Callable[[], float] = time.time):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.key = load_or_create_data_key(self.data_dir / KEY_FILE)
+        self._cipher = DataCipher(self.key)
+        self._clock = clock
+        path = self.data_dir / VAULT_FILE
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=10)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA secure_delete=ON")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise VaultError(f"cannot open the vault {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise VaultError(
+                f"the vault has schema {version}, newer than this software's {SCHEMA_VERSION}; "
+                "install the newer kiosk version"
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            with self.db.atomic():
+                MIGRATIONS[number - 1](self.db)
+                self.db.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """One atomic state change; a full disk surfaces as VaultError, with nothing half-written."""
+        try:
+            with self.db.atomic() as db:
+                yield db
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc).lower():
+                raise VaultError(f"the terminal's disk is full; nothing was changed ({exc})") from exc
+            raise
+
+    def integrity_problems(self) -> list[str]:
+        rows = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
+        return [] if rows == ["ok"] else rows
+
+    # --- encrypted rows ---------------------------------------------------------------
+
+    def _seal(self, table: str, key: str, payload: dict) -> tuple[bytes, bytes]:
+        return self._cipher.encrypt(_json_bytes(payload), f"{table}/{key}".encode())
+
+    def _open(self, table: str, key: str, nonce: bytes, ciphertext: bytes) -> dict:
+        return json.loads(self._cipher.decrypt(nonce, ciphertext, f"{table}/{key}".encode()))
+
+    # --- drafts: the application in progress --------------------------------------------
+
+    def save_draft(self, session_id: str, state: str, payload: dict) -> None:
+        nonce, ciphertext = self._seal("drafts", session_id, payload)
+        with self.transaction() as db:
+            db["drafts"].upsert(
+                {
+                    "session_id": session_id,
+                    "state": state,
+                    "updated_at": self._clock(),
+                    "nonce": nonce,
+                    "ciphertext": ciphertext,
+                },
+                pk="session_id",
+            )
+
+    def load_draft(self, session_id: str) -> tuple[str, dict] | None:
+        rows = list(self.db["drafts"].rows_where("session_id = ?", [session_id]))
+        if not rows:
+            return None
+        row = rows[0]
+        return row["state"], self._open("drafts", session_id, row["nonce"], row["ciphertext"])
+
+    def wipe_draft(self, session_id: str) -> bool:
+        with self.transaction() as db:
+            cursor = db.execute("DELETE FROM drafts WHERE session_id = ?", [session_id])
+        return cursor.rowcount > 0
+
+    def draft_ids(self) -> list[str]:
+        return [r["session_id"] for r in self.db["drafts"].rows]
+
+    # --- submitted applications -------------------------------------------------------
+
+    def submit_application(self, application_id: str, session_id: str, payload: dict) -> None:
+        """Store the submitted application and drop its draft, in one transaction."""
+        nonce, ciphertext = self._seal("applications", application_id, payload)
+        with self.transaction() as db:
+            db["applications"].insert(
+                {
+                    "application_id": application_id,
+                    "session_id": session_id,
+                    "created_at": self._clock(),
+                    "status": "submitted",
+                    "nonce": nonce,
+                    "ciphertext": ciphertext,
+                },
+                pk="application_id",
+            )
+            db.execute("DELETE FROM drafts WHERE session_id = ?", [session_id])
+
+    def load_application(self, application_id: str) -> dict:
+        row = self.db["applications"].get(application_id)
+        return self._open("applications", application_id, row["nonce"], row["ciphertext"])
+
+    def application_ids(self, status: str | None = None) -> list[str]:
+        where, args = ("status = ?", [status]) if status else (None, None)
+        return [
+            r["application_id"]
+            for r in self.db["applications"].rows_where(where, args, order_by="created_at, application_id")
+        ]
