@@ -18,8 +18,7 @@ def _raw_public(key: x25519.X25519PrivateKey | ed25519.Ed25519PrivateKey) -> str
 
 
 def _write_private(path: Path, key: x25519.X25519PrivateKey | ed25519.Ed25519PrivateKey) -> None:
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)

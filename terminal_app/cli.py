@@ -40,10 +40,19 @@ def _start(ctx: click.Context) -> Kiosk:
 
 
 @click.group()
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="Config file (default: $KIOSK_CONFIG, else the embedded default).")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Vault directory (default: $KIOSK_DATA_DIR, else ~/.local/share/county-terminal).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file (default: $KIOSK_CONFIG, else the embedded default).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Vault directory (default: $KIOSK_DATA_DIR, else ~/.local/share/county-terminal).",
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, data_dir: Path | None) -> None:
     """County service terminal: offline loan applications."""
@@ -72,7 +81,8 @@ def config_check(path: Path) -> None:
     cat = cfg.catalogue
     click.echo(f"{path}: valid")
     click.echo(f"  terminal {cfg.terminal.id}, county {cfg.terminal.county}, central {cfg.central.url}")
-    click.echo(f"  line {cat.min_line}-{cat.max_line} {cat.currency}, terms {cat.terms}, base rate {cat.base_annual_rate}")
+    click.echo(f"  line {cat.min_line}-{cat.max_line} {cat.currency}, terms {cat.terms}")
+    click.echo(f"  base rate {cat.base_annual_rate}, good-customer discount {cat.good_customer_discount}")
     click.echo(f"  bands {', '.join(f'{b.name}>={b.min_score}:{b.max_limit}' for b in cat.bands)}")
     click.echo(f"  purposes {', '.join(p.code + ('*' if p.green else '') for p in cat.purposes)} (* green)")
     click.echo(f"  idle timeout {cfg.terminal.idle_timeout_s}s, languages {cfg.terminal.languages}")
@@ -121,13 +131,15 @@ def idcard_check(ctx: click.Context, number: str, as_json: bool, today) -> None:
 @click.option("--purpose", required=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def offer_cmd(ctx: click.Context, credit_score: int, amount: Decimal, term_months: int, purpose: str,
-              as_json: bool) -> None:
+def offer_cmd(
+    ctx: click.Context, credit_score: int, amount: Decimal, term_months: int, purpose: str, as_json: bool
+) -> None:
     """Quote an offer and its repayment schedule (exit 2 with the allowed range if refused)."""
     catalogue = load_config(ctx.obj["config"]).catalogue
     try:
-        offer = make_offer(catalogue, credit_score=credit_score, amount=amount, term_months=term_months,
-                           purpose=purpose)
+        offer = make_offer(
+            catalogue, credit_score=credit_score, amount=amount, term_months=term_months, purpose=purpose
+        )
     except OfferRefused as refused:
         if as_json:
             _print_json({"refused": refused.reason.as_dict(), "allowed": refused.allowed})
@@ -168,8 +180,9 @@ def agent_import_roster(ctx: click.Context, path: Path) -> None:
     """Replace the roster with PATH (JSON: {"agents": [{agent_id, role, county, pin_hash, active}]})."""
     try:
         entries = json.loads(path.read_text("utf-8"))["agents"]
-        agents = [Agent(e["agent_id"], Role(e["role"]), e["county"], e["pin_hash"], e.get("active", True))
-                  for e in entries]
+        agents = [
+            Agent(e["agent_id"], Role(e["role"]), e["county"], e["pin_hash"], e.get("active", True)) for e in entries
+        ]
     except (ValueError, KeyError, TypeError) as error:
         _fail(f"{path}: not a roster file: {error}")
     kiosk = _start(ctx)

@@ -11,11 +11,39 @@ from datetime import date, timedelta
 from terminal_app.core.id_number import check_character
 from terminal_app.core.regions import county_codes, lookup_region
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 GIVEN_MALE = "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林欢阳建国峰成志新文东海"
 GIVEN_FEMALE = "芳娜敏静丽艳娟霞燕玲桂丹萍红梅琳雪倩婷慧莉颖琴云兰凤洁英玉珍秀月春"
-MOBILE_PREFIXES = ("130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158",
-                   "159", "177", "180", "181", "182", "186", "187", "188", "189", "198", "199")
+MOBILE_PREFIXES = (
+    "130",
+    "131",
+    "132",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "157",
+    "158",
+    "159",
+    "177",
+    "180",
+    "181",
+    "182",
+    "186",
+    "187",
+    "188",
+    "189",
+    "198",
+    "199",
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +69,9 @@ def corrupt_check_character(number: str) -> str:
     return number[:17] + wrong
 
 
-def make_people(count: int, *, seed: int, today: date, county: str | None = None,
-                min_age: int = 20, max_age: int = 58) -> list[SyntheticPerson]:
+def make_people(
+    count: int, *, seed: int, today: date, county: str | None = None, min_age: int = 20, max_age: int = 58
+) -> list[SyntheticPerson]:
     """`count` people; about half registered in `county`'s prefecture, the rest anywhere."""
     rng = random.Random(seed)
     all_codes = county_codes(current_only=False)
