@@ -189,4 +189,4 @@ def _actor(agent_id: str, key: bytes) -> str:
     keyed digest (someone may type an ID number or a name into the agent id field)."""
     if re.fullmatch(r"[A-Za-z0-9-]{1,32}", agent_id) and not re.search(r"\d{11,}", agent_id):
         return f"agent:{agent_id}"
-    return "agent:?" + hmac.new(key, agent_id.encode(), hashlib.sha256).hexdigest()[:16]
+    return "agent:unlisted-" + hmac.new(key, agent_id.encode(), hashlib.sha256).hexdigest()[:16]

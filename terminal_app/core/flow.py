@@ -238,7 +238,7 @@ class ApplicationFlow:
         self._step_started = self._last_activity = self._clock()
         self.last_error = None
         self._audit.append("step", session=self.session_id, step_from=str(previous), step_to=str(step))
-        if step not in ENDED:
+        if step not in ENDED and self.application_id is None:  # once submitted, no draft is kept
             self._persist()
 
     def _persist(self) -> None:

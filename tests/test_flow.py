@@ -1,0 +1,305 @@
+"""The application flow, driven step by step with explicit inputs."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from terminal_app.core.agents import Agent, Role, hash_pin
+from terminal_app.core.decision import Outcome
+from terminal_app.core.flow import EndReason, FlowEnded, Step, StepRejected, WrongStep
+from terminal_app.core.kiosk import Kiosk
+from terminal_app.core.steps import (
+    ConsentRecord,
+    Employment,
+    FormAnswers,
+    Housing,
+    IdCardFields,
+    IdSource,
+    LivenessResult,
+    ScoreResult,
+)
+
+from .conftest import TODAY, id_number
+
+BIRTH = date(1988, 5, 20)
+CONSENT = ConsentRecord(True, True, "consent-v1", "zh", 0.0)
+CARD = IdCardFields(id_number(birth=BIRTH, sex="F"), "测试甲", "F", BIRTH, "汉", "湖北省恩施市某村", "恩施市公安局")
+LIVE = LivenessResult(True, 0.05, 0.91, True, (("blink", True, 900), ("turn_left", True, 1400)))
+FORM = FormAnswers(Decimal(12000), 12, "electronics", "13800000000", Employment.FARMER, Housing.OWN, 4000, 1, 0)
+GOOD = ScoreResult(fraud_score=120, credit_score=680, model_version="test-inputs")
+
+
+def new_flow(kiosk: Kiosk, clock, agent=None):
+    return kiosk.new_application(agent, clock=clock, wall_clock=clock, today=lambda: TODAY)
+
+
+def to_scoring(flow):
+    flow.give_consent(CONSENT)
+    flow.submit_id(CARD)
+    flow.submit_liveness(LIVE)
+    flow.submit_form(FORM)
+
+
+def test_happy_path_reaches_receipt_and_stores_the_application_encrypted(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    to_scoring(flow)
+    decision = flow.submit_scores(GOOD)
+    assert decision.outcome is Outcome.APPROVE and flow.step is Step.OFFER
+    offer = flow.state().offer
+    assert offer.band == "B" and offer.amount == Decimal(12000) and offer.annual_rate == Decimal("0.1800")
+    flow.accept_offer()
+    application_id = flow.confirm()
+    assert flow.step is Step.RECEIPT
+    flow.finish()
+    assert flow.step is Step.COMPLETED and flow.end_reason is EndReason.SUBMITTED
+    stored = kiosk.vault.load_application(application_id)
+    assert stored["card"]["name"] == "测试甲" and stored["decision"]["outcome"] == "approve"
+    assert stored["offer"]["total_repayment"] == str(offer.total_repayment)
+    assert kiosk.vault.draft_ids() == []
+    raw = (kiosk.vault.data_dir / "vault.sqlite").read_bytes()
+    assert "测试甲".encode() not in raw and CARD.id_number.encode() not in raw
+
+
+def test_request_above_the_band_limit_gets_a_counter_offer_at_the_limit(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    flow.give_consent(CONSENT)
+    flow.submit_id(CARD)
+    flow.submit_liveness(LIVE)
+    flow.submit_form(
+        FormAnswers(Decimal(50000), 6, "electronics", "13800000000", Employment.EMPLOYED, Housing.RENT, 9000, 0, 1)
+    )
+    flow.submit_scores(GOOD)
+    assert flow.state().offer.amount == Decimal(30000)
+
+
+@pytest.mark.parametrize(
+    ("scores", "outcome", "first_reason"),
+    [
+        (ScoreResult(800, 900, "t"), Outcome.DECLINE, "fraud_high"),
+        (ScoreResult(100, 300, "t"), Outcome.DECLINE, "credit_low"),
+        (ScoreResult(450, 700, "t"), Outcome.REFER, "fraud_elevated"),
+        (ScoreResult(100, 560, "t"), Outcome.REFER, "credit_borderline"),
+    ],
+)
+def test_refer_and_decline_go_straight_to_receipt_with_reasons(kiosk, clock, scores, outcome, first_reason):
+    flow = new_flow(kiosk, clock)
+    to_scoring(flow)
+    decision = flow.submit_scores(scores)
+    assert decision.outcome is outcome and decision.reasons[0].code == first_reason
+    assert flow.step is Step.RECEIPT and flow.state().offer is None
+    stored = kiosk.vault.load_application(flow.application_id)
+    assert stored["decision"]["outcome"] == str(outcome)
+
+
+@pytest.mark.parametrize("step_count", range(0, 7))
+def test_cancel_at_any_step_wipes_the_draft(kiosk, clock, step_count):
+    flow = new_flow(kiosk, clock)
+    actions = [
+        lambda: flow.give_consent(CONSENT),
+        lambda: flow.submit_id(CARD),
+        lambda: flow.submit_liveness(LIVE),
+        lambda: flow.submit_form(FORM),
+        lambda: flow.submit_scores(GOOD),
+        flow.accept_offer,
+    ]
+    for action in actions[:step_count]:
+        action()
+    assert kiosk.vault.draft_ids() == [flow.session_id]
+    flow.cancel()
+    assert flow.step is Step.ABANDONED and flow.end_reason is EndReason.CANCELLED
+    assert kiosk.vault.draft_ids() == [] and kiosk.vault.application_ids() == []
+    assert flow.draft.card is None and flow.draft.form is None
+    with pytest.raises(FlowEnded):
+        flow.give_consent(CONSENT)
+
+
+@pytest.mark.parametrize(
+    ("setup", "step", "timeout_field"),
+    [
+        (0, Step.CONSENT, "consent"),
+        (1, Step.ID_CAPTURE, "id_capture"),
+        (2, Step.LIVENESS, "liveness"),
+        (4, Step.SCORING, "scoring"),
+    ],
+)
+def test_every_step_times_out_and_wipes(kiosk, clock, setup, step, timeout_field):
+    flow = new_flow(kiosk, clock)
+    for action in [
+        lambda: flow.give_consent(CONSENT),
+        lambda: flow.submit_id(CARD),
+        lambda: flow.submit_liveness(LIVE),
+        lambda: flow.submit_form(FORM),
+    ][:setup]:
+        action()
+    assert flow.step is step
+    limit = getattr(kiosk.config.timeouts, timeout_field)
+    # keep touching so only the step timeout can fire, not the idle one
+    while clock.now + 10 < flow._step_started + limit:
+        clock.advance(10)
+        if step is not Step.SCORING:
+            flow.touch()
+        assert flow.step is step
+    clock.advance(10)
+    assert flow.tick() is Step.ABANDONED
+    assert flow.end_reason is EndReason.STEP_TIMEOUT
+    assert kiosk.vault.draft_ids() == []
+
+
+def test_idle_applicant_is_timed_out_before_the_step_limit(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    flow.give_consent(CONSENT)
+    clock.advance(kiosk.config.terminal.idle_timeout_s - 1)
+    assert flow.tick() is Step.ID_CAPTURE
+    assert 0 < flow.seconds_left() <= 1
+    clock.advance(1)
+    assert flow.tick() is Step.ABANDONED and flow.end_reason is EndReason.IDLE
+    assert kiosk.vault.draft_ids() == []
+
+
+def test_input_after_a_silent_timeout_is_refused(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    clock.advance(10_000)
+    with pytest.raises(FlowEnded):
+        flow.give_consent(CONSENT)
+    assert kiosk.vault.draft_ids() == []
+
+
+def test_receipt_timeout_completes_without_losing_the_application(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    to_scoring(flow)
+    flow.submit_scores(ScoreResult(100, 300, "t"))
+    clock.advance(kiosk.config.timeouts.receipt + 1)
+    assert flow.tick() is Step.COMPLETED
+    assert kiosk.vault.application_ids() == [flow.application_id]
+
+
+def test_refused_consent_ends_and_wipes(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    with pytest.raises(StepRejected) as rejected:
+        flow.give_consent(ConsentRecord(True, False, "consent-v1", "zh", 0.0))
+    assert rejected.value.code == "consent_refused" and "biometrics" in rejected.value.reason.en
+    assert flow.step is Step.ABANDONED and flow.end_reason is EndReason.CONSENT_REFUSED
+
+
+def test_wrong_check_character_is_never_accepted_and_attempts_run_out(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    flow.give_consent(CONSENT)
+    bad_number = CARD.id_number[:17] + ("0" if CARD.id_number[17] != "0" else "1")
+    bad = IdCardFields(bad_number, CARD.name, CARD.sex, CARD.birth_date)
+    for attempt in range(1, kiosk.config.identity.max_capture_attempts + 1):
+        with pytest.raises(StepRejected) as rejected:
+            flow.submit_id(bad)
+        assert rejected.value.code == "check_character"
+        expected = Step.ID_CAPTURE if attempt < kiosk.config.identity.max_capture_attempts else Step.ABANDONED
+        assert flow.step is expected
+    assert flow.end_reason is EndReason.ID_ATTEMPTS_USED
+
+
+def test_printed_fields_that_disagree_with_the_number_are_refused(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    flow.give_consent(CONSENT)
+    with pytest.raises(StepRejected) as rejected:
+        flow.submit_id(IdCardFields(CARD.id_number, CARD.name, "M", CARD.birth_date))
+    assert rejected.value.code == "sex_mismatch"
+    assert flow.step is Step.ID_CAPTURE and flow.state().attempts_left == 2
+
+
+def test_underage_applicant_ends_at_once(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    flow.give_consent(CONSENT)
+    minor = date(2012, 1, 1)
+    with pytest.raises(StepRejected) as rejected:
+        flow.submit_id(IdCardFields(id_number(birth=minor), "测试乙", "M", minor))
+    assert rejected.value.code == "age_too_low" and flow.step is Step.ABANDONED
+
+
+def test_typed_card_data_needs_a_logged_in_agent(kiosk, clock):
+    typed = IdCardFields(CARD.id_number, CARD.name, CARD.sex, CARD.birth_date, source=IdSource.AGENT_ENTRY)
+    flow = new_flow(kiosk, clock)
+    flow.give_consent(CONSENT)
+    with pytest.raises(StepRejected) as rejected:
+        flow.submit_id(typed)
+    assert rejected.value.code == "agent_required"
+    kiosk.agents.replace_roster([Agent("A-7", Role.AGENT, "422801", hash_pin("135790"))])
+    assisted = new_flow(kiosk, clock, kiosk.agents.login("A-7", "135790"))
+    assisted.give_consent(CONSENT)
+    assisted.submit_id(typed)
+    assert assisted.step is Step.LIVENESS
+
+
+def test_failed_liveness_and_face_mismatch_are_refused(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    flow.give_consent(CONSENT)
+    flow.submit_id(CARD)
+    with pytest.raises(StepRejected) as rejected:
+        flow.submit_liveness(LivenessResult(False, 0.9, None, False, reason="printed photo"))
+    assert rejected.value.code == "liveness_failed"
+    with pytest.raises(StepRejected) as rejected:
+        flow.submit_liveness(LivenessResult(True, 0.1, 0.2, False))
+    assert rejected.value.code == "face_mismatch"
+    with pytest.raises(StepRejected):
+        flow.submit_liveness(LivenessResult(False, 0.9, None, False))
+    assert flow.step is Step.ABANDONED and flow.end_reason is EndReason.LIVENESS_FAILED
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"amount": Decimal(3000)}, "amount_outside_line"),
+        ({"term_months": 7}, "term_not_offered"),
+        ({"purpose": "casino"}, "purpose_unknown"),
+        ({"phone": "12345"}, "phone_format"),
+    ],
+)
+def test_bad_form_answers_stay_on_the_form_with_the_reason(kiosk, clock, change, code):
+    import dataclasses
+
+    flow = new_flow(kiosk, clock)
+    flow.give_consent(CONSENT)
+    flow.submit_id(CARD)
+    flow.submit_liveness(LIVE)
+    with pytest.raises(StepRejected) as rejected:
+        flow.submit_form(dataclasses.replace(FORM, **change))
+    assert rejected.value.code == code and flow.step is Step.FORM
+    assert flow.state().error.code == code
+
+
+def test_input_for_another_step_is_refused_without_changing_state(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    with pytest.raises(WrongStep):
+        flow.submit_form(FORM)
+    assert flow.step is Step.CONSENT
+
+
+def test_declined_offer_wipes_the_draft(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    to_scoring(flow)
+    flow.submit_scores(GOOD)
+    flow.reject_offer()
+    assert flow.end_reason is EndReason.OFFER_REJECTED and kiosk.vault.draft_ids() == []
+
+
+def test_drafts_left_by_a_crash_are_wiped_at_start(tmp_path, clock):
+    kiosk = Kiosk.start(None, tmp_path, clock=clock)
+    flow = new_flow(kiosk, clock)
+    flow.give_consent(CONSENT)
+    flow.submit_id(CARD)
+    kiosk.close()  # the process dies here, the draft is on disk (encrypted)
+    again = Kiosk.start(None, tmp_path, clock=clock)
+    assert again.drafts_wiped_at_start == 1 and again.vault.draft_ids() == []
+    assert again.audit.verify() == []
+
+
+def test_audit_holds_no_personal_data(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    to_scoring(flow)
+    flow.submit_scores(GOOD)
+    flow.accept_offer()
+    flow.confirm()
+    text = repr(kiosk.audit.records())
+    for secret in (CARD.name, CARD.id_number, FORM.phone, CARD.address):
+        assert secret not in text
+    assert "consent" in text and "submitted" in text
