@@ -44,3 +44,7 @@ def keygen(directory: Path) -> None:
     click.echo("[central]")
     click.echo(f'hpke_public_key = "{_raw_public(opening)}"')
     click.echo(f'signing_public_keys = ["{_raw_public(signing)}"]')
+
+
+if __name__ == "__main__":
+    main()

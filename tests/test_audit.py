@@ -71,6 +71,11 @@ def test_personal_data_cannot_be_logged(log, details):
     assert log.verify() == []
 
 
+def test_uuids_are_logged_even_when_a_group_is_all_digits(log):
+    log.append("submitted", application="0d8f1c2e-1a2b-4c3d-8e4f-123456789012")
+    assert log.verify() == []
+
+
 def test_cli_verify_reports_tampering(tmp_path):
     import subprocess
     import sys

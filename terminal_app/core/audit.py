@@ -22,6 +22,7 @@ from terminal_app.core.vault import Vault
 GENESIS = "0" * 64
 _TOKEN = re.compile(r"^[A-Za-z0-9_.:/-]{0,64}$")
 _LONG_DIGITS = re.compile(r"\d{11,}")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class AuditDetailRefused(ValueError):
@@ -32,6 +33,8 @@ def _check_value(name: str, value: object) -> None:
     if isinstance(value, bool | int | float) or value is None:
         if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) >= 11:
             raise AuditDetailRefused(f"audit detail {name!r}: a long number may be personal data")
+        return
+    if isinstance(value, str) and _UUID.match(value):  # random ids, even when a group is all digits
         return
     if not isinstance(value, str) or not _TOKEN.match(value) or _LONG_DIGITS.search(value):
         raise AuditDetailRefused(

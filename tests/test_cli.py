@@ -1,0 +1,124 @@
+"""The `kiosk` and `kiosk-central` command lines, run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from .conftest import id_number
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, data_dir: Path | None = None, module: str = "terminal_app", stdin: str | None = None):
+    env = dict(os.environ)
+    if data_dir is not None:
+        env["KIOSK_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def test_idcard_check_json_for_a_valid_number():
+    number = id_number("422801", date(1990, 3, 7), "F")
+    result = run("idcard", "check", number, "--json", "--today", "2026-11-25")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) == {"valid", "reason", "birth_date", "sex", "region"}
+    assert out["valid"] is True and out["birth_date"] == "1990-03-07" and out["sex"] == "F"
+    assert out["region"]["code"] == "422801" and "恩施市" in out["region"]["name"]
+
+
+@pytest.mark.parametrize(
+    ("number", "code", "en"),
+    [
+        (id_number()[:17] + ("1" if id_number()[17] != "1" else "2"), "check_character", "check character"),
+        ("12345", "length", "18 characters"),
+        (id_number(birth=date(2015, 1, 1)), "age_too_low", "at least 18"),
+    ],
+)
+def test_idcard_check_json_for_invalid_numbers_exits_2_with_both_languages(number, code, en):
+    result = run("idcard", "check", number, "--json", "--today", "2026-11-25")
+    assert result.returncode == 2
+    out = json.loads(result.stdout)
+    assert out["valid"] is False and out["reason"]["code"] == code
+    assert en in out["reason"]["en"] and out["reason"]["zh"]
+
+
+def test_idcard_check_accepts_lowercase_x():
+    number = next(n for s in range(300) if (n := id_number(seed=s)).endswith("X"))
+    result = run("idcard", "check", number.lower(), "--today", "2026-11-25")
+    assert result.returncode == 0 and result.stdout.startswith("valid")
+
+
+def test_offer_prints_a_schedule_and_refuses_out_of_range():
+    ok = run("offer", "--credit-score", "720", "--amount", "20000", "--term", "6", "--purpose", "education", "--json")
+    assert ok.returncode == 0, ok.stderr
+    offer = json.loads(ok.stdout)
+    assert len(offer["schedule"]) == 6 and offer["annual_rate"] == "0.1530"
+    total = sum(float(r["payment"]) for r in offer["schedule"])
+    assert round(total, 2) == float(offer["total_repayment"])
+    refused = run("offer", "--credit-score", "720", "--amount", "200000", "--term", "6", "--purpose", "education")
+    assert refused.returncode == 2
+    assert "between 5000 and 100000" in refused.stderr
+
+
+def test_agent_roster_import_and_login(tmp_path):
+    pin_hash = run("agent", "hash-pin", "--pin", "482913").stdout.strip()
+    assert pin_hash.startswith("scrypt$")
+    roster = tmp_path / "roster.json"
+    roster.write_text(
+        json.dumps({"agents": [{"agent_id": "A-1", "role": "agent", "county": "422801", "pin_hash": pin_hash}]})
+    )
+    assert run("agent", "import-roster", str(roster), data_dir=tmp_path / "d").returncode == 0
+    good = run("agent", "login", "A-1", "--pin", "482913", data_dir=tmp_path / "d")
+    assert good.returncode == 0 and "logged in: A-1" in good.stdout
+    bad = run("agent", "login", "A-1", "--pin", "000000", data_dir=tmp_path / "d")
+    assert bad.returncode == 2 and "4 attempts left" in bad.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    refused = run("agent", "import-roster", str(broken), data_dir=tmp_path / "d")
+    assert refused.returncode == 2 and "not a roster file" in refused.stderr
+
+
+def test_status_and_audit_verify(tmp_path):
+    status = run("status", "--json", data_dir=tmp_path)
+    assert status.returncode == 0
+    assert json.loads(status.stdout)["terminal_id"] == "T-422801-0001"
+    verify = run("audit", "verify", data_dir=tmp_path)
+    assert verify.returncode == 0 and "intact" in verify.stdout
+
+
+def test_demo_runs_offline_and_shows_refusals(tmp_path):
+    result = run("demo", "--applicants", "4", "--seed", "3", "--keep", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("applicant ") == 4
+    assert "refused: The check character does not match" in result.stdout
+    summary = json.loads(result.stdout.split("summary: ", 1)[1])
+    assert summary["audit_chain_intact"] and summary["vault_integrity_ok"] and summary["drafts_left"] == 0
+
+
+def test_central_keygen_prints_config_keys_and_never_overwrites(tmp_path):
+    from kiosk_config.schema import Central
+
+    result = run("keygen", str(tmp_path / "keys"), module="sync.central_cli")
+    assert result.returncode == 0, result.stderr
+    import tomllib
+
+    section = tomllib.loads(result.stdout)["central"]
+    Central(url="http://127.0.0.1:1/", **section)  # the printed keys validate in the schema
+    assert oct((tmp_path / "keys" / "opening_key.pem").stat().st_mode & 0o777) == "0o600"
+    again = run("keygen", str(tmp_path / "keys"), module="sync.central_cli")
+    assert again.returncode != 0 and "never overwritten" in again.stderr
