@@ -10,6 +10,7 @@ import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -26,7 +27,7 @@ def _print_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def _fail(message: str, code: int = EXIT_INVALID) -> None:
+def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(code)
 
@@ -36,7 +37,6 @@ def _start(ctx: click.Context) -> Kiosk:
         return Kiosk.start(ctx.obj["config"], ctx.obj["data_dir"])
     except ConfigError as error:
         _fail(f"the kiosk will not start on an invalid config.\n{error}")
-        raise  # unreachable: _fail exits
 
 
 @click.group()

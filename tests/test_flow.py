@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from decimal import Decimal
 
@@ -26,8 +27,21 @@ from .conftest import TODAY, id_number
 
 BIRTH = date(1988, 5, 20)
 CONSENT = ConsentRecord(True, True, "consent-v1", "zh", 0.0)
-CARD = IdCardFields(id_number(birth=BIRTH, sex="F"), "测试甲", "F", BIRTH, "汉", "湖北省恩施市某村", "恩施市公安局")
-LIVE = LivenessResult(True, 0.05, 0.91, True, (("blink", True, 900), ("turn_left", True, 1400)))
+PORTRAIT = b"\xff\xd8portrait-bytes\xff\xd9"
+KEY_FRAME = b"\xff\xd8key-frame-bytes\xff\xd9"
+CARD = IdCardFields(
+    id_number(birth=BIRTH, sex="F"),
+    "测试甲",
+    "F",
+    BIRTH,
+    "汉",
+    "湖北省恩施市某村",
+    "恩施市公安局",
+    portrait_jpeg=PORTRAIT,
+)
+LIVE = LivenessResult(
+    True, 0.05, 0.91, True, (("blink", True, 900), ("turn_left", True, 1400)), key_frame_jpeg=KEY_FRAME
+)
 FORM = FormAnswers(Decimal(12000), 12, "electronics", "13800000000", Employment.FARMER, Housing.OWN, 4000, 1, 0)
 GOOD = ScoreResult(fraud_score=120, credit_score=680, model_version="test-inputs")
 
@@ -58,6 +72,9 @@ def test_happy_path_reaches_receipt_and_stores_the_application_encrypted(kiosk, 
     stored = kiosk.vault.load_application(application_id)
     assert stored["card"]["name"] == "测试甲" and stored["decision"]["outcome"] == "approve"
     assert stored["offer"]["total_repayment"] == str(offer.total_repayment)
+    assert base64.b64decode(stored["card"]["portrait_jpeg"]) == PORTRAIT
+    assert base64.b64decode(stored["liveness"]["key_frame_jpeg"]) == KEY_FRAME
+    assert stored["card"]["birth_date"] == "1988-05-20" and stored["consent"]["biometrics"] is True
     assert kiosk.vault.draft_ids() == []
     raw = (kiosk.vault.data_dir / "vault.sqlite").read_bytes()
     assert "测试甲".encode() not in raw and CARD.id_number.encode() not in raw

@@ -12,6 +12,7 @@ wipes it on every way out except submission.
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from collections.abc import Callable
@@ -79,6 +80,15 @@ class StepRejected(ReasonError):
     """The input was refused; the flow stays at the same step, or ends if attempts ran out."""
 
 
+def _jsonable(value: object) -> object:
+    """Dates as ISO text, images (portrait, key frame) as base64."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
 @dataclass
 class Draft:
     """Everything the application holds so far. Lives in memory and, encrypted, in the vault."""
@@ -104,16 +114,11 @@ class Draft:
         if self.consent:
             out["consent"] = asdict(self.consent)
         if self.card:
-            card = asdict(self.card)
-            card.pop("portrait_jpeg")
-            card["has_portrait"] = self.card.portrait_jpeg is not None
-            out["card"] = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in card.items()}
+            out["card"] = {k: _jsonable(v) for k, v in asdict(self.card).items()}
         if self.id_check:
             out["region"] = self.id_check.as_json()["region"]
         if self.liveness:
-            live = asdict(self.liveness)
-            live.pop("key_frame_jpeg")
-            out["liveness"] = live
+            out["liveness"] = {k: _jsonable(v) for k, v in asdict(self.liveness).items()}
         if self.form:
             out["form"] = self.form.as_json()
         if self.scores:
