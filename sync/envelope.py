@@ -1,0 +1,230 @@
+"""The sync wire format, version 1: envelopes (terminal → central) and receipts (central →
+terminal). `sync/PROTOCOL.md` is the specification; this module is its reference implementation.
+
+An envelope carries routing metadata in the clear (authenticated, not secret), the application
+sealed to the central opening key with HPKE (RFC 9180, base mode, DHKEM(X25519, HKDF-SHA256),
+HKDF-SHA256, AES-256-GCM) with the metadata bound in as `info`, and an Ed25519 signature by the
+terminal over both. Whoever holds the terminal's public key can check an envelope; only the
+holder of the central opening key can read it; the terminal itself cannot open what it sealed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hpke
+from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
+
+WIRE_VERSION = 1
+MAX_ENVELOPE_BYTES = 1 << 20  # 1 MiB: fields + portrait + one key frame fit with room to spare
+SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+SEAL_CONTEXT = b"county-terminal/envelope/v1/seal\x00"
+SIGN_CONTEXT = b"county-terminal/envelope/v1/sign\x00"
+RECEIPT_CONTEXT = b"county-terminal/receipt/v1\x00"
+META_KEYS = ("county", "created_at", "envelope_id", "schema", "seq", "terminal_id")
+_PATTERNS = {
+    "county": r"\d{6}",
+    "created_at": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z",
+    "envelope_id": r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+    "schema": r"[a-z_]{1,32}/\d{1,4}",
+    "terminal_id": r"T-\d{6}-\d{4}",
+}
+
+
+class WireError(Exception):
+    """An envelope or receipt that must be refused; `code` is the protocol's error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Routing metadata: authenticated, readable by anyone on the way, never personal."""
+
+    envelope_id: str
+    terminal_id: str
+    county: str
+    seq: int
+    created_at: str
+    schema: str = "application/1"
+
+    def canonical(self) -> bytes:
+        """RFC 8785 (JCS) form. Every value is ASCII text or a small integer, so JCS reduces
+        to: keys sorted, no whitespace."""
+        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+    def as_dict(self) -> dict:
+        return {key: getattr(self, key) for key in META_KEYS}
+
+    @classmethod
+    def new(cls, terminal_id: str, county: str, seq: int, *, schema: str = "application/1") -> Meta:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return cls(str(uuid.uuid4()), terminal_id, county, seq, now, schema)
+
+    @classmethod
+    def from_dict(cls, data: object) -> Meta:
+        if not isinstance(data, dict) or set(data) != set(META_KEYS):
+            raise WireError("malformed", f"meta must have exactly the keys {', '.join(META_KEYS)}")
+        seq = data["seq"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq < 2**53:
+            raise WireError("malformed", "meta.seq must be an integer from 1 to 2^53-1")
+        for key, pattern in _PATTERNS.items():
+            if not isinstance(data[key], str) or not re.fullmatch(pattern, data[key]):
+                raise WireError("malformed", f"meta.{key} is not in the required form")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    meta: Meta
+    sealed: bytes  # HPKE single-shot output: enc (32 bytes) || AES-256-GCM ciphertext and tag
+    signature: bytes  # Ed25519 over SIGN_CONTEXT || len(meta) || meta || sealed
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(
+            {
+                "v": WIRE_VERSION,
+                "meta": self.meta.as_dict(),
+                "sealed": base64.b64encode(self.sealed).decode(),
+                "sig": base64.b64encode(self.signature).decode(),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the wire bytes: what a receipt acknowledges."""
+        return hashlib.sha256(self.to_bytes()).hexdigest()
+
+
+def _signed_bytes(meta: bytes, sealed: bytes) -> bytes:
+    return SIGN_CONTEXT + len(meta).to_bytes(4, "big") + meta + sealed
+
+
+def seal(
+    meta: Meta, plaintext: bytes, central_public: x25519.X25519PublicKey, terminal_key: ed25519.Ed25519PrivateKey
+) -> Envelope:
+    canonical = meta.canonical()
+    sealed = SUITE.encrypt(plaintext, central_public, info=SEAL_CONTEXT + canonical)
+    envelope = Envelope(meta, sealed, terminal_key.sign(_signed_bytes(canonical, sealed)))
+    if len(envelope.to_bytes()) > MAX_ENVELOPE_BYTES:
+        raise WireError("oversize", f"the envelope is larger than {MAX_ENVELOPE_BYTES} bytes")
+    return envelope
+
+
+def _b64(value: object, name: str) -> bytes:
+    if not isinstance(value, str):
+        raise WireError("malformed", f"{name} must be base64 text")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise WireError("malformed", f"{name} is not valid base64") from None
+
+
+def parse(raw: bytes) -> Envelope:
+    """Read wire bytes into an Envelope; no key needed, nothing verified yet."""
+    if len(raw) > MAX_ENVELOPE_BYTES:
+        raise WireError("oversize", f"the envelope is larger than {MAX_ENVELOPE_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise WireError("malformed", "the envelope is not JSON (truncated or corrupted?)") from None
+    if not isinstance(data, dict):
+        raise WireError("malformed", "the envelope must be a JSON object")
+    if data.get("v") != WIRE_VERSION:
+        raise WireError("unsupported_version", f"wire version {data.get('v')!r} is not supported (only 1)")
+    if set(data) != {"v", "meta", "sealed", "sig"}:
+        raise WireError("malformed", "the envelope must have exactly the keys v, meta, sealed, sig")
+    signature = _b64(data["sig"], "sig")
+    if len(signature) != 64:
+        raise WireError("malformed", "sig must be a 64-byte Ed25519 signature")
+    sealed = _b64(data["sealed"], "sealed")
+    if len(sealed) < 32 + 16:
+        raise WireError("malformed", "sealed is too short to hold an HPKE encapsulation and a tag")
+    return Envelope(Meta.from_dict(data["meta"]), sealed, signature)
+
+
+def verify(envelope: Envelope, terminal_public: ed25519.Ed25519PublicKey) -> None:
+    """Check the terminal's signature over metadata and sealed bytes (the ingest service's job)."""
+    try:
+        terminal_public.verify(envelope.signature, _signed_bytes(envelope.meta.canonical(), envelope.sealed))
+    except InvalidSignature:
+        raise WireError("bad_signature", "the signature does not match the terminal's enrolled key") from None
+
+
+def open_sealed(envelope: Envelope, central_private: x25519.X25519PrivateKey) -> bytes:
+    """Decrypt the application (the back office's job, with the opening key)."""
+    try:
+        return SUITE.decrypt(envelope.sealed, central_private, info=SEAL_CONTEXT + envelope.meta.canonical())
+    except Exception:  # cryptography raises InvalidTag; any failure means the same thing here
+        raise WireError("cannot_open", "the envelope does not open with this key, or was altered") from None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The central service's signed acknowledgement that it stored one envelope."""
+
+    envelope_id: str
+    terminal_id: str
+    seq: int
+    envelope_sha256: str
+    stored_at: str
+    signature: bytes = b""
+
+    def _signed(self) -> bytes:
+        body = {k: getattr(self, k) for k in ("envelope_id", "envelope_sha256", "seq", "stored_at", "terminal_id")}
+        return RECEIPT_CONTEXT + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    def signed_by(self, key: ed25519.Ed25519PrivateKey) -> Receipt:
+        return Receipt(**{**self.__dict__, "signature": key.sign(self._signed())})
+
+    def as_dict(self) -> dict:
+        return {
+            **{k: v for k, v in self.__dict__.items() if k != "signature"},
+            "sig": base64.b64encode(self.signature).decode(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Receipt:
+        try:
+            return cls(
+                data["envelope_id"],
+                data["terminal_id"],
+                int(data["seq"]),
+                data["envelope_sha256"],
+                data["stored_at"],
+                _b64(data["sig"], "sig"),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise WireError(
+                "malformed", "a receipt needs envelope_id, terminal_id, seq, envelope_sha256, stored_at and sig"
+            ) from None
+
+    def verify_for(self, envelope: Envelope, central_keys: list[ed25519.Ed25519PublicKey]) -> None:
+        """A terminal deletes an envelope only after this passes."""
+        if (self.envelope_id, self.terminal_id, self.seq, self.envelope_sha256) != (
+            envelope.meta.envelope_id,
+            envelope.meta.terminal_id,
+            envelope.meta.seq,
+            envelope.digest,
+        ):
+            raise WireError("receipt_mismatch", "the receipt is for another envelope")
+        for key in central_keys:
+            try:
+                key.verify(self.signature, self._signed())
+                return
+            except InvalidSignature:
+                continue
+        raise WireError("bad_signature", "the receipt is not signed by a central key this terminal trusts")
