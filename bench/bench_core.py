@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import tempfile
-import time
 import tracemalloc
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+
+from timing import median_us
 
 from kiosk_config import load_config
 from terminal_app.core.agents import hash_pin, verify_pin
@@ -24,15 +23,6 @@ from terminal_app.core.id_number import validate_id_number
 from terminal_app.core.offer import make_offer
 from terminal_app.core.synthetic_people import make_people
 from terminal_app.core.vault import Vault
-
-
-def median_us(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
 
 
 def main() -> None:

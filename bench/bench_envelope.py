@@ -9,22 +9,11 @@ The ratio compares the whole seal path with HPKE alone measured in the same run 
 from __future__ import annotations
 
 import os
-import statistics
-import time
-from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
+from timing import median_us
 
 from sync.envelope import SUITE, Meta, open_sealed, parse, seal, verify
-
-
-def median_us(fn: Callable[[], object], repeat: int = 500) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
 
 
 def main() -> None:
