@@ -39,6 +39,12 @@ _PATTERNS = {
 }
 
 
+def _jcs(value: dict) -> bytes:
+    """RFC 8785 canonical JSON for the values this protocol uses (ASCII text, small integers,
+    nested objects of those): keys sorted, no whitespace."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
 class WireError(Exception):
     """An envelope or receipt that must be refused; `code` is the protocol's error code."""
 
@@ -62,7 +68,7 @@ class Meta:
     def canonical(self) -> bytes:
         """RFC 8785 (JCS) form. Every value is ASCII text or a small integer, so JCS reduces
         to: keys sorted, no whitespace."""
-        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+        return _jcs(self.as_dict())
 
     def as_dict(self) -> dict:
         return {key: getattr(self, key) for key in META_KEYS}
@@ -90,23 +96,15 @@ class Envelope:
     meta: Meta
     sealed: bytes  # HPKE single-shot output: enc (32 bytes) || AES-256-GCM ciphertext and tag
     signature: bytes  # Ed25519 over SIGN_CONTEXT || len(meta) || meta || sealed
+    wire: bytes  # the exact bytes as written by seal() or as received by parse()
 
     def to_bytes(self) -> bytes:
-        return json.dumps(
-            {
-                "v": WIRE_VERSION,
-                "meta": self.meta.as_dict(),
-                "sealed": base64.b64encode(self.sealed).decode(),
-                "sig": base64.b64encode(self.signature).decode(),
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        ).encode()
+        return self.wire
 
     @property
     def digest(self) -> str:
-        """SHA-256 of the wire bytes: what a receipt acknowledges."""
-        return hashlib.sha256(self.to_bytes()).hexdigest()
+        """SHA-256 of the exact wire bytes: what a receipt acknowledges."""
+        return hashlib.sha256(self.wire).hexdigest()
 
 
 def _signed_bytes(meta: bytes, sealed: bytes) -> bytes:
@@ -118,10 +116,18 @@ def seal(
 ) -> Envelope:
     canonical = meta.canonical()
     sealed = SUITE.encrypt(plaintext, central_public, info=SEAL_CONTEXT + canonical)
-    envelope = Envelope(meta, sealed, terminal_key.sign(_signed_bytes(canonical, sealed)))
-    if len(envelope.to_bytes()) > MAX_ENVELOPE_BYTES:
+    signature = terminal_key.sign(_signed_bytes(canonical, sealed))
+    wire = _jcs(
+        {
+            "v": WIRE_VERSION,
+            "meta": meta.as_dict(),
+            "sealed": base64.b64encode(sealed).decode(),
+            "sig": base64.b64encode(signature).decode(),
+        }
+    )
+    if len(wire) > MAX_ENVELOPE_BYTES:
         raise WireError("oversize", f"the envelope is larger than {MAX_ENVELOPE_BYTES} bytes")
-    return envelope
+    return Envelope(meta, sealed, signature, wire)
 
 
 def _b64(value: object, name: str) -> bytes:
@@ -153,7 +159,7 @@ def parse(raw: bytes) -> Envelope:
     sealed = _b64(data["sealed"], "sealed")
     if len(sealed) < 32 + 16:
         raise WireError("malformed", "sealed is too short to hold an HPKE encapsulation and a tag")
-    return Envelope(Meta.from_dict(data["meta"]), sealed, signature)
+    return Envelope(Meta.from_dict(data["meta"]), sealed, signature, raw)
 
 
 def verify(envelope: Envelope, terminal_public: ed25519.Ed25519PublicKey) -> None:
@@ -185,7 +191,7 @@ class Receipt:
 
     def _signed(self) -> bytes:
         body = {k: getattr(self, k) for k in ("envelope_id", "envelope_sha256", "seq", "stored_at", "terminal_id")}
-        return RECEIPT_CONTEXT + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        return RECEIPT_CONTEXT + _jcs(body)
 
     def signed_by(self, key: ed25519.Ed25519PrivateKey) -> Receipt:
         return Receipt(**{**self.__dict__, "signature": key.sign(self._signed())})

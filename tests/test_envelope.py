@@ -40,6 +40,16 @@ def code_of(fn) -> str:
     return error.value.code
 
 
+def test_digest_is_of_the_bytes_as_received_not_a_reserialisation():
+    import hashlib
+
+    spaced = json.dumps(json.loads(make().to_bytes()), indent=1).encode()  # another writer's whitespace
+    received = parse(spaced)
+    verify(received, TERMINAL.public_key())
+    assert received.to_bytes() == spaced
+    assert received.digest == hashlib.sha256(spaced).hexdigest()
+
+
 def test_wrong_central_key_cannot_open():
     other = x25519.X25519PrivateKey.generate()
     assert code_of(lambda: open_sealed(parse(make().to_bytes()), other)) == "cannot_open"
