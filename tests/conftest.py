@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import json
 import random
+import re
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
 from kiosk_config import load_config
+from kiosk_config.loader import default_config_path
+from sync.envelope import open_sealed, parse
+from sync.keys import public_b64
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.synthetic_people import make_id_number
 
@@ -31,14 +38,51 @@ def clock() -> StepClock:
     return StepClock()
 
 
+@dataclass
+class CentralKeys:
+    """A test central service's keys: the back office's opening key and the receipt signing key."""
+
+    opening: x25519.X25519PrivateKey = field(default_factory=x25519.X25519PrivateKey.generate)
+    signing: ed25519.Ed25519PrivateKey = field(default_factory=ed25519.Ed25519PrivateKey.generate)
+
+    def write_config(self, path: Path, url: str = "http://127.0.0.1:8765/") -> Path:
+        """The embedded default config with this central's keys and URL."""
+        text = default_config_path().read_text(encoding="utf-8")
+        text = re.sub(r'(?m)^url = ".*"$', f'url = "{url}"', text)
+        text = re.sub(r'(?m)^hpke_public_key = ".*"$', f'hpke_public_key = "{public_b64(self.opening)}"', text)
+        text = re.sub(
+            r"(?m)^signing_public_keys = \[.*\]$", f'signing_public_keys = ["{public_b64(self.signing)}"]', text
+        )
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def open_outbox(self, kiosk: Kiosk) -> dict[str, dict]:
+        """Every queued application, opened with the opening key, by application id."""
+        opened = {}
+        for (wire,) in kiosk.vault.db.execute("SELECT wire FROM outbox ORDER BY seq"):
+            payload = json.loads(open_sealed(parse(wire), self.opening))
+            opened[payload["application_id"]] = payload
+        return opened
+
+
+@pytest.fixture(scope="session")
+def central() -> CentralKeys:
+    return CentralKeys()
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, central: CentralKeys) -> Path:
+    return central.write_config(tmp_path / "kiosk.toml")
+
+
 @pytest.fixture
 def config():
     return load_config()
 
 
 @pytest.fixture
-def kiosk(tmp_path: Path, clock: StepClock):
-    k = Kiosk.start(None, tmp_path / "data", clock=clock)
+def kiosk(tmp_path: Path, clock: StepClock, config_path: Path):
+    k = Kiosk.start(config_path, tmp_path / "data", clock=clock)
     yield k
     k.close()
 

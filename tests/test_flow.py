@@ -57,7 +57,7 @@ def to_scoring(flow):
     flow.submit_form(FORM)
 
 
-def test_happy_path_reaches_receipt_and_stores_the_application_encrypted(kiosk, clock):
+def test_happy_path_reaches_receipt_and_seals_the_application_into_the_outbox(kiosk, clock, central):
     flow = new_flow(kiosk, clock)
     to_scoring(flow)
     decision = flow.submit_scores(GOOD)
@@ -69,7 +69,7 @@ def test_happy_path_reaches_receipt_and_stores_the_application_encrypted(kiosk, 
     assert flow.step is Step.RECEIPT
     flow.finish()
     assert flow.step is Step.COMPLETED and flow.end_reason is EndReason.SUBMITTED
-    stored = kiosk.vault.load_application(application_id)
+    stored = central.open_outbox(kiosk)[application_id]
     assert stored["card"]["name"] == "测试甲" and stored["decision"]["outcome"] == "approve"
     assert stored["offer"]["total_repayment"] == str(offer.total_repayment)
     assert base64.b64decode(stored["card"]["portrait_jpeg"]) == PORTRAIT
@@ -101,13 +101,13 @@ def test_request_above_the_band_limit_gets_a_counter_offer_at_the_limit(kiosk, c
         (ScoreResult(100, 560, "t"), Outcome.REFER, "credit_borderline"),
     ],
 )
-def test_refer_and_decline_go_straight_to_receipt_with_reasons(kiosk, clock, scores, outcome, first_reason):
+def test_refer_and_decline_go_straight_to_receipt_with_reasons(kiosk, clock, central, scores, outcome, first_reason):
     flow = new_flow(kiosk, clock)
     to_scoring(flow)
     decision = flow.submit_scores(scores)
     assert decision.outcome is outcome and decision.reasons[0].code == first_reason
     assert flow.step is Step.RECEIPT and flow.state().offer is None
-    stored = kiosk.vault.load_application(flow.application_id)
+    stored = central.open_outbox(kiosk)[flow.application_id]
     assert stored["decision"]["outcome"] == str(outcome)
 
 
@@ -127,7 +127,7 @@ def test_cancel_at_any_step_wipes_the_draft(kiosk, clock, step_count):
     assert kiosk.vault.draft_ids() == [flow.session_id]
     flow.cancel()
     assert flow.step is Step.ABANDONED and flow.end_reason is EndReason.CANCELLED
-    assert kiosk.vault.draft_ids() == [] and kiosk.vault.application_ids() == []
+    assert kiosk.vault.draft_ids() == [] and kiosk.outbox.queued_ids() == []
     assert flow.draft.card is None and flow.draft.form is None
     with pytest.raises(FlowEnded):
         flow.give_consent(CONSENT)
@@ -184,13 +184,13 @@ def test_input_after_a_silent_timeout_is_refused(kiosk, clock):
     assert kiosk.vault.draft_ids() == []
 
 
-def test_receipt_timeout_completes_without_losing_the_application(kiosk, clock):
+def test_receipt_timeout_completes_without_losing_the_application(kiosk, clock, central):
     flow = new_flow(kiosk, clock)
     to_scoring(flow)
     flow.submit_scores(ScoreResult(100, 300, "t"))
     clock.advance(kiosk.config.timeouts.receipt + 1)
     assert flow.tick() is Step.COMPLETED
-    assert kiosk.vault.application_ids() == [flow.application_id]
+    assert list(central.open_outbox(kiosk)) == [flow.application_id]
 
 
 def test_refused_consent_ends_and_wipes(kiosk, clock):

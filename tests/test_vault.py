@@ -50,12 +50,12 @@ def test_drafts_are_encrypted_at_rest_and_bound_to_their_row(tmp_path):
 
 def test_flipped_bit_is_detected(tmp_path):
     vault = Vault(tmp_path)
-    vault.submit_application("a1", "s1", {"x": 1})
-    row = vault.db["applications"].get("a1")
+    vault.save_draft("s1", "form", {"x": 1})
+    row = vault.db["drafts"].get("s1")
     flipped = bytes([row["ciphertext"][0] ^ 1]) + row["ciphertext"][1:]
-    vault.db.execute("UPDATE applications SET ciphertext = ? WHERE application_id = 'a1'", [flipped])
+    vault.db.execute("UPDATE drafts SET ciphertext = ? WHERE session_id = 's1'", [flipped])
     with pytest.raises(DecryptionError, match="altered"):
-        vault.load_application("a1")
+        vault.load_draft("s1")
 
 
 def test_another_terminals_key_cannot_read_the_vault(tmp_path):
@@ -77,11 +77,12 @@ def test_vault_runs_wal_and_full_sync(tmp_path):
 def test_migrations_run_once_and_record_the_version(tmp_path):
     vault = Vault(tmp_path)
     assert vault.schema_version == SCHEMA_VERSION
-    assert {"drafts", "applications", "agents", "agent_failures", "audit", "audit_head"} <= set(vault.db.table_names())
-    vault.submit_application("a1", "s1", {"x": 1})
+    tables = {"drafts", "agents", "agent_failures", "audit", "audit_head", "outbox", "held", "delivered", "sync_state"}
+    assert tables <= set(vault.db.table_names())
+    vault.save_draft("s1", "form", {"x": 1})
     vault.close()
     again = Vault(tmp_path)
-    assert again.application_ids() == ["a1"]
+    assert again.schema_version == SCHEMA_VERSION and again.draft_ids() == ["s1"]
 
 
 def test_vault_from_newer_software_is_refused(tmp_path):
@@ -100,18 +101,17 @@ def test_corrupt_vault_file_gives_a_clear_error(tmp_path):
 
 def test_full_disk_raises_and_loses_nothing_committed(tmp_path):
     vault = Vault(tmp_path)
-    vault.submit_application("kept", "s0", {"x": "y" * 100})
+    vault.save_draft("kept", "form", {"x": "y" * 100})
     pages = vault.db.execute("PRAGMA page_count").fetchone()[0]
     vault.db.execute(f"PRAGMA max_page_count={pages + 2}")  # the file cannot grow any more
     with pytest.raises(VaultError, match="disk is full"):
         for i in range(50):
-            vault.submit_application(f"a{i}", f"s{i}", {"blob": os.urandom(4000).hex()})
-    assert "kept" in vault.application_ids()
-    assert vault.load_application("kept") == {"x": "y" * 100}
+            vault.save_draft(f"s{i}", "form", {"blob": os.urandom(4000).hex()})
+    assert vault.load_draft("kept") == ("form", {"x": "y" * 100})
     assert vault.integrity_problems() == []
-    # every application that was stored is whole; none is half-written
-    for application_id in vault.application_ids():
-        vault.load_application(application_id)
+    # every draft that was stored is whole; none is half-written
+    for session_id in vault.draft_ids():
+        vault.load_draft(session_id)
 
 
 def test_sqlite_error_other_than_full_is_not_hidden(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sync.envelope import parse
 from terminal_app.core.audit import AuditLog
 from terminal_app.core.vault import Vault
 
@@ -48,11 +49,14 @@ def test_vault_survives_sigkill_in_a_loop(tmp_path):
 
         vault = Vault(tmp_path)
         assert vault.integrity_problems() == []
-        stored = set(vault.application_ids())
-        missing = [a for a in committed if a not in stored]
-        assert not missing, f"round {round_no}: committed records lost: {missing[:5]}"
-        for application_id in seen[-3:]:
-            assert vault.load_application(application_id)["blob"]
+        queued = {envelope_id: wire for envelope_id, wire in vault.db.execute("SELECT envelope_id, wire FROM outbox")}
+        missing = [a for a in committed if a not in queued]
+        assert not missing, f"round {round_no}: committed envelopes lost: {missing[:5]}"
+        for envelope_id in seen[-3:]:
+            assert parse(queued[envelope_id]).meta.envelope_id == envelope_id  # whole, not half-written
+        seqs = [row[0] for row in vault.db.execute("SELECT seq FROM outbox ORDER BY seq")]
+        assert seqs == list(range(1, len(seqs) + 1)), "sequence numbers have a gap or a repeat"
+        assert vault.draft_ids() == [] or len(vault.draft_ids()) == 1  # at most the draft in flight
         assert AuditLog(vault).verify() == []
         vault.close()
     assert len(committed) > ROUNDS * 5

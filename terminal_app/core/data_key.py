@@ -3,15 +3,16 @@ AES-256-GCM cipher that encrypts drafts and records at rest."""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import secrets
-import stat
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from sync.keys import KeyFileError, read_private_file, write_private_file
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -27,19 +28,12 @@ class DecryptionError(Exception):
 
 def load_or_create_data_key(path: Path) -> bytes:
     """Read the key; on first run create it with mode 0600 (never overwriting an existing file)."""
+    with contextlib.suppress(FileExistsError):
+        write_private_file(path, secrets.token_bytes(KEY_BYTES))
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secrets.token_bytes(KEY_BYTES))
-            handle.flush()
-            os.fsync(handle.fileno())
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise DataKeyError(f"{path} is readable by other users (mode {stat.S_IMODE(mode):o}); it must be 0600")
-    key = path.read_bytes()
+        key = read_private_file(path)
+    except KeyFileError as error:
+        raise DataKeyError(str(error)) from None
     if len(key) != KEY_BYTES:
         raise DataKeyError(f"{path} holds {len(key)} bytes, not a {KEY_BYTES}-byte key")
     return key

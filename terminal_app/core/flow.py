@@ -27,6 +27,7 @@ from terminal_app.core.audit import AuditLog
 from terminal_app.core.decision import Decision, Outcome, decide
 from terminal_app.core.id_number import IdNumberCheck, printed_field_mismatches, validate_id_number
 from terminal_app.core.offer import Offer, OfferRefused, band_for_score, check_request, limit_for, make_offer
+from terminal_app.core.outbox import Outbox
 from terminal_app.core.reasons import Reason, ReasonError
 from terminal_app.core.steps import (
     ConsentRecord,
@@ -161,6 +162,7 @@ class ApplicationFlow:
         config: KioskConfig,
         vault: Vault,
         audit: AuditLog,
+        outbox: Outbox,
         *,
         agent: AgentSession | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -176,6 +178,7 @@ class ApplicationFlow:
         self.last_error: Reason | None = None
         self._vault = vault
         self._audit = audit
+        self._outbox = outbox
         self._agent = agent
         self._clock = clock
         self._wall = wall_clock
@@ -404,9 +407,11 @@ class ApplicationFlow:
         self._complete()
 
     def _submit(self) -> None:
-        self.application_id = str(uuid.uuid4())
+        """Seal the application into the outbox and drop the draft, in one transaction. On a full
+        disk VaultError propagates and the draft stays, so the applicant can confirm again."""
+        application_id = str(uuid.uuid4())
         payload = {
-            "application_id": self.application_id,
+            "application_id": application_id,
             "session_id": self.session_id,
             "terminal_id": self.config.terminal.id,
             "county": self.config.terminal.county,
@@ -414,8 +419,9 @@ class ApplicationFlow:
             "agent_id": self._agent.agent_id if self._agent else None,
             **self.draft.as_json(),
         }
-        self._vault.submit_application(self.application_id, self.session_id, payload)
-        self._audit.append("submitted", session=self.session_id, application=self.application_id)
+        meta = self._outbox.submit(payload, drop_draft=self.session_id)
+        self.application_id = application_id
+        self._audit.append("submitted", session=self.session_id, application=application_id, envelope=meta.envelope_id)
 
     # --- view ---------------------------------------------------------------------------
 

@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk_config import KioskConfig, load_config
+from sync.keys import load_or_create_signing_key, x25519_public
 from terminal_app.core.agents import AgentDirectory, AgentSession
 from terminal_app.core.audit import AuditLog
 from terminal_app.core.flow import ApplicationFlow, wipe_abandoned_drafts
+from terminal_app.core.outbox import Outbox, Sealer
 from terminal_app.core.vault import Vault
 
 DATA_DIR_ENV = "KIOSK_DATA_DIR"
 CONFIG_ENV = "KIOSK_CONFIG"
+SIGNING_KEY_FILE = "terminal_key.pem"  # the terminal's Ed25519 identity, made on first start
 
 
 def default_data_dir() -> Path:
@@ -32,6 +35,7 @@ class Kiosk:
     vault: Vault
     audit: AuditLog
     agents: AgentDirectory
+    outbox: Outbox
     drafts_wiped_at_start: int = 0
 
     @classmethod
@@ -42,16 +46,23 @@ class Kiosk:
         *,
         clock: Callable[[], float] = time.time,
     ) -> Kiosk:
-        """Load the config (ConfigError if invalid), open the vault, wipe drafts left by a crash."""
+        """Load the config (ConfigError if invalid), open the vault and the terminal key (both made
+        on first start), wipe drafts left by a crash."""
         config = load_config(config_path or os.environ.get(CONFIG_ENV) or None)
         vault = Vault(data_dir or default_data_dir(), clock=clock)
         audit = AuditLog(vault, clock=clock)
+        signing_key = load_or_create_signing_key(vault.data_dir / SIGNING_KEY_FILE)
+        sealer = Sealer(
+            config.terminal.id, config.terminal.county, signing_key, x25519_public(config.central.hpke_public_key)
+        )
+        outbox = Outbox(vault, sealer, clock=clock)
+        adopted = outbox.adopt_legacy_applications()
         wiped = wipe_abandoned_drafts(vault, audit)
-        audit.append("kiosk_started", terminal=config.terminal.id, drafts_wiped=wiped)
-        return cls(config, vault, audit, AgentDirectory(vault, config.agents, audit, clock=clock), wiped)
+        audit.append("kiosk_started", terminal=config.terminal.id, drafts_wiped=wiped, legacy_adopted=adopted)
+        return cls(config, vault, audit, AgentDirectory(vault, config.agents, audit, clock=clock), outbox, wiped)
 
     def new_application(self, agent: AgentSession | None = None, **clocks) -> ApplicationFlow:
-        return ApplicationFlow(self.config, self.vault, self.audit, agent=agent, **clocks)
+        return ApplicationFlow(self.config, self.vault, self.audit, self.outbox, agent=agent, **clocks)
 
     def status(self) -> dict:
         return {
@@ -59,9 +70,9 @@ class Kiosk:
             "county": self.config.terminal.county,
             "schema_version": self.vault.schema_version,
             "drafts": len(self.vault.draft_ids()),
-            "applications_submitted": len(self.vault.application_ids("submitted")),
             "agents": len(self.agents.roster()),
             "audit_records": self.vault.db["audit"].count,
+            "sync": self.outbox.status(),
         }
 
     def close(self) -> None:

@@ -48,8 +48,39 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db["audit_head"].create({"id": int, "seq": int, "mac": str, "head_mac": str}, pk="id")
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Store-and-forward: submitted applications live only as sealed envelopes (which the terminal
+    itself cannot open) until a signed receipt arrives; then only the receipt is kept."""
+    db["outbox"].create({"seq": int, "envelope_id": str, "created_at": float, "size": int, "wire": bytes}, pk="seq")
+    db["outbox"].create_index(["envelope_id"], unique=True)
+    db["held"].create(
+        {"envelope_id": str, "seq": int, "wire": bytes, "code": str, "message": str, "held_at": float},
+        pk="envelope_id",
+    )
+    db["delivered"].create(
+        {"envelope_id": str, "seq": int, "envelope_sha256": str, "receipt": str, "delivered_at": float},
+        pk="envelope_id",
+    )
+    db["sync_state"].create(
+        {
+            "id": int,
+            "last_seq": int,  # never reused, even after delivered envelopes are gone
+            "last_attempt_at": float,
+            "last_success_at": float,
+            "last_error_at": float,
+            "last_error_code": str,
+            "last_error": str,
+            "failures": int,  # consecutive failed attempts, for the back-off
+            "enrolled_url": str,
+            "enrolled_at": float,
+        },
+        pk="id",
+    )
+    db["sync_state"].insert({"id": 1, "last_seq": 0, "failures": 0})
+
+
 # Append only: a released migration is never edited, a change is a new function.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -151,32 +182,8 @@ class Vault:
     def draft_ids(self) -> list[str]:
         return [r["session_id"] for r in self.db["drafts"].rows]
 
-    # --- submitted applications -------------------------------------------------------
-
-    def submit_application(self, application_id: str, session_id: str, payload: dict) -> None:
-        """Store the submitted application and drop its draft, in one transaction."""
-        nonce, ciphertext = self._seal("applications", application_id, payload)
-        with self.transaction() as db:
-            db["applications"].insert(
-                {
-                    "application_id": application_id,
-                    "session_id": session_id,
-                    "created_at": self._clock(),
-                    "status": "submitted",
-                    "nonce": nonce,
-                    "ciphertext": ciphertext,
-                },
-                pk="application_id",
-            )
-            db.execute("DELETE FROM drafts WHERE session_id = ?", [session_id])
+    # --- schema-1 applications (encrypted, not sealed); Outbox.adopt_legacy_applications moves them
 
     def load_application(self, application_id: str) -> dict:
         row = self.db["applications"].get(application_id)
         return self._open("applications", application_id, row["nonce"], row["ciphertext"])
-
-    def application_ids(self, status: str | None = None) -> list[str]:
-        where, args = ("status = ?", [status]) if status else (None, None)
-        return [
-            r["application_id"]
-            for r in self.db["applications"].rows_where(where, args, order_by="created_at, application_id")
-        ]
