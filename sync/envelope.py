@@ -29,6 +29,7 @@ SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 SEAL_CONTEXT = b"county-terminal/envelope/v1/seal\x00"
 SIGN_CONTEXT = b"county-terminal/envelope/v1/sign\x00"
 RECEIPT_CONTEXT = b"county-terminal/receipt/v1\x00"
+ENROLL_CONTEXT = b"county-terminal/enroll/v1\x00"
 META_KEYS = ("county", "created_at", "envelope_id", "schema", "seq", "terminal_id")
 _PATTERNS = {
     "county": r"\d{6}",
@@ -234,3 +235,14 @@ class Receipt:
             except InvalidSignature:
                 continue
         raise WireError("bad_signature", "the receipt is not signed by a central key this terminal trusts")
+
+
+def enrollment_request_bytes(terminal_id: str, public_key: str, code: str) -> bytes:
+    """What a terminal signs when it enrolls: proof that it holds the key it registers."""
+    return ENROLL_CONTEXT + _jcs({"code": code, "public_key": public_key, "terminal_id": terminal_id})
+
+
+def enrollment_answer_bytes(terminal_id: str, county: str, status: str, enrolled_at: str | None) -> bytes:
+    """What the central service signs in its answer, so the terminal knows it enrolled with the real one."""
+    body = {"county": county, "enrolled_at": enrolled_at, "status": status, "terminal_id": terminal_id}
+    return ENROLL_CONTEXT + _jcs(body)

@@ -1,12 +1,16 @@
 """`kiosk`: the terminal's command line. Each command calls the same core functions the UI uses.
 
-Exit codes: 0 done / valid, 1 unexpected failure, 2 invalid input (config, ID number, request).
+Exit codes: 0 done / valid, 1 unexpected failure, 2 invalid input (config, ID number, request),
+3 the central service could not be reached or refused (enroll, sync); nothing was lost.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,12 +19,15 @@ from typing import NoReturn
 import click
 
 from kiosk_config import ConfigError, load_config
+from sync.client import SyncBusy
+from sync.envelope import WireError
 from terminal_app.core.agents import Agent, LoginError, Role, hash_pin
 from terminal_app.core.id_number import validate_id_number
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.offer import OfferRefused, make_offer
 
 EXIT_INVALID = 2
+EXIT_UNSYNCED = 3  # the central service could not be reached or refused; nothing was lost
 
 
 def _print_json(data: object) -> None:
@@ -240,6 +247,43 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 # --- demo -----------------------------------------------------------------------------------
+
+
+@main.command("enroll")
+@click.option("--server", default=None, help="Central service URL (default: the config's central.url).")
+@click.option("--code", required=True, help="The one-time enrollment code from `kiosk-central enroll-code`.")
+@click.pass_context
+def enroll_cmd(ctx: click.Context, server: str | None, code: str) -> None:
+    """Register this terminal's public key with the central service."""
+    kiosk = _start(ctx)
+    try:
+        _print_json(kiosk.enroll(code, server))
+    except WireError as error:
+        _fail(f"enrollment failed: {error.code}: {error.message}", EXIT_UNSYNCED)
+
+
+@main.command("sync")
+@click.option("--once", "mode", flag_value="once", default=True, help="Drain the outbox once, then exit.")
+@click.option("--loop", "mode", flag_value="loop", help="Keep syncing in the background until stopped.")
+@click.option("--server", default=None, help="Central service URL (default: the config's central.url).")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between passes in --loop mode.")
+@click.pass_context
+def sync_cmd(ctx: click.Context, mode: str, server: str | None, interval: float) -> None:
+    """Send queued applications to the central service. Exit 3 if some remain (nothing is lost)."""
+    client = _start(ctx).sync_client(server)
+    if mode == "loop":
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            client.run_forever(stop, interval=interval, on_report=lambda r: click.echo(json.dumps(r.as_dict())))
+        return
+    try:
+        report = client.sync_once()
+    except SyncBusy as error:
+        _fail(str(error), EXIT_UNSYNCED)
+    _print_json(report.as_dict())
+    if not report.ok:
+        sys.exit(EXIT_UNSYNCED)
 
 
 @main.command("demo")

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import subprocess
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -13,9 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 from kiosk_config import load_config
 from kiosk_config.loader import default_config_path
 from sync.envelope import open_sealed, parse
-from sync.keys import public_b64
+from sync.keys import private_pem, public_b64, write_private_file
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.synthetic_people import make_id_number
+from tests.servers import CentralProcess, TempPostgres
 
 TODAY = date(2026, 11, 25)
 
@@ -90,3 +93,38 @@ def kiosk(tmp_path: Path, clock: StepClock, config_path: Path):
 def id_number(region: str = "422801", birth: date = date(1990, 3, 7), sex: str = "M", seed: int = 1) -> str:
     """A generated, valid ID number (no real person's)."""
     return make_id_number(random.Random(seed), region, birth, sex)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster for the session (the sync store's production backend)."""
+    try:
+        server = TempPostgres().start()
+    except (RuntimeError, subprocess.CalledProcessError) as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL here ({error}); CI installs it")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def central_db(request, tmp_path: Path) -> str:
+    """The central store, once on SQLite (a file) and once on PostgreSQL (a fresh database)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "central.sqlite")
+    return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture
+def central_key_file(tmp_path: Path, central: CentralKeys) -> Path:
+    path = tmp_path / "signing_key.pem"
+    write_private_file(path, private_pem(central.signing))
+    return path
+
+
+@pytest.fixture
+def central_server(central_db: str, central_key_file: Path):
+    server = CentralProcess(central_db, central_key_file).start()
+    yield server
+    server.stop()

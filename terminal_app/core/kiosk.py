@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk_config import KioskConfig, load_config
-from sync.keys import load_or_create_signing_key, x25519_public
+from sync.client import SyncClient, enroll
+from sync.keys import ed25519_public, load_or_create_signing_key, x25519_public
 from terminal_app.core.agents import AgentDirectory, AgentSession
 from terminal_app.core.audit import AuditLog
 from terminal_app.core.flow import ApplicationFlow, wipe_abandoned_drafts
@@ -19,6 +20,7 @@ from terminal_app.core.vault import Vault
 
 DATA_DIR_ENV = "KIOSK_DATA_DIR"
 CONFIG_ENV = "KIOSK_CONFIG"
+SYNC_LOCK_FILE = "sync.lock"
 SIGNING_KEY_FILE = "terminal_key.pem"  # the terminal's Ed25519 identity, made on first start
 
 
@@ -74,6 +76,24 @@ class Kiosk:
             "audit_records": self.vault.db["audit"].count,
             "sync": self.outbox.status(),
         }
+
+    def central_keys(self) -> list:
+        return [ed25519_public(key) for key in self.config.central.signing_public_keys]
+
+    def sync_client(self, server: str | None = None, **options) -> SyncClient:
+        """The client that drains this terminal's outbox to `server` (default: the config's URL)."""
+        url = server or str(self.config.central.url)
+        return SyncClient(
+            self.outbox, url, self.central_keys(), lock_path=self.vault.data_dir / SYNC_LOCK_FILE, **options
+        )
+
+    def enroll(self, code: str, server: str | None = None) -> dict:
+        """Register this terminal's key with the central service, using a one-time code."""
+        url = server or str(self.config.central.url)
+        answer = enroll(url, code, self.config.terminal.id, self.outbox.signing_key, self.central_keys())
+        self.outbox.record_enrollment(url)
+        self.audit.append("enrolled", terminal=self.config.terminal.id)
+        return answer
 
     def close(self) -> None:
         self.vault.close()

@@ -56,6 +56,10 @@ class Outbox:
     def terminal_id(self) -> str:
         return self._sealer.terminal_id
 
+    @property
+    def signing_key(self) -> ed25519.Ed25519PrivateKey:
+        return self._sealer.signing_key
+
     # --- in ---------------------------------------------------------------------------
 
     def submit(self, payload: dict, *, schema: str = APPLICATION_SCHEMA, drop_draft: str | None = None) -> Meta:
@@ -170,7 +174,7 @@ class Outbox:
                 )
             return db.execute("SELECT failures FROM sync_state WHERE id = 1").fetchone()[0]
 
-    def record_enrolment(self, url: str) -> None:
+    def record_enrollment(self, url: str) -> None:
         with self._vault.transaction() as db:
             db.execute("UPDATE sync_state SET enrolled_url = ?, enrolled_at = ? WHERE id = 1", [url, self._clock()])
 

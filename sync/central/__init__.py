@@ -1,0 +1,1 @@
+"""The central sync service: store, ingest, HTTP API, back office."""

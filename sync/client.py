@@ -1,0 +1,239 @@
+"""The terminal's sync client (requests): enrollment, and draining the outbox to the central
+service — oldest first, in batches, deleting an envelope only for a valid signed receipt.
+
+Interrupting it anywhere is safe: an envelope leaves the outbox only in the transaction that
+records its receipt, and a re-sent envelope gets the receipt it got the first time. Failed
+attempts back off exponentially with full jitter, so a county's terminals coming back online
+together do not arrive in step.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from sync.envelope import Receipt, WireError, enrollment_answer_bytes, enrollment_request_bytes
+from sync.keys import public_b64
+from terminal_app.core.outbox import Outbox, QueuedEnvelope
+
+NDJSON = "application/x-ndjson"
+# The central service refuses these envelopes for good: set them aside (kept), go on with the rest.
+HOLD_CODES = frozenset(
+    {
+        "malformed",
+        "unsupported_version",
+        "bad_signature",
+        "oversize",
+        "id_conflict",
+        "sequence_reused",
+        "sequence_out_of_order",
+    }
+)
+USER_AGENT = "county-terminal-sync/1"
+
+
+def backoff_delay(failures: int, rng: random.Random, *, base: float = 2.0, cap: float = 900.0) -> float:
+    """Full-jitter exponential back-off: uniform in [0, min(cap, base * 2^failures)]."""
+    return rng.uniform(0, min(cap, base * 2 ** min(failures, 30)))
+
+
+@dataclass
+class SyncReport:
+    sent: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    held: list[tuple[str, str]] = field(default_factory=list)  # (envelope_id, code)
+    remaining: int = 0
+    error: WireError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "sent": self.sent,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "held": [{"envelope_id": e, "code": c} for e, c in self.held],
+            "remaining": self.remaining,
+            "error": None if self.error is None else {"code": self.error.code, "message": self.error.message},
+        }
+
+
+class SyncBusy(Exception):
+    """Another sync of this terminal is running (the background loop, say)."""
+
+
+class SyncClient:
+    def __init__(
+        self,
+        outbox: Outbox,
+        server: str,
+        central_keys: list[ed25519.Ed25519PublicKey],
+        *,
+        lock_path: Path,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        batch_size: int = 64,
+        batch_bytes: int = 8 << 20,
+    ):
+        self.outbox = outbox
+        self.server = server.rstrip("/")
+        self.central_keys = central_keys
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.timeout = timeout
+        self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
+        self._lock_path = lock_path
+
+    def sync_once(self) -> SyncReport:
+        """Send batches until the outbox is empty or something fails; record the outcome."""
+        with open(self._lock_path, "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SyncBusy("another sync of this terminal is running") from None
+            report = SyncReport()
+            try:
+                while batch := self.outbox.pending(limit=self.batch_size, max_bytes=self.batch_bytes):
+                    self._send(batch, report)
+            except WireError as error:
+                report.error = error
+            report.remaining = self.outbox.status()["queued"]
+            self.outbox.record_attempt(report.error)
+            return report
+
+    def _post(self, path: str, **kwargs) -> requests.Response:
+        try:
+            return self.session.post(f"{self.server}{path}", timeout=self.timeout, **kwargs)
+        except requests.Timeout:
+            raise WireError("timeout", f"no answer from {self.server} within {self.timeout[1]:.0f} s") from None
+        except requests.ConnectionError as error:
+            raise WireError("unreachable", f"cannot reach {self.server}: {type(error).__name__}") from None
+        except requests.RequestException as error:
+            raise WireError(
+                "connection_lost", f"the connection to {self.server} broke: {type(error).__name__}"
+            ) from None
+
+    def _send(self, batch: list[QueuedEnvelope], report: SyncReport) -> None:
+        body = b"\n".join(q.wire for q in batch) + b"\n"
+        response = self._post("/v1/envelopes", data=body, headers={"Content-Type": NDJSON})
+        report.sent += len(batch)
+        results = _json_results(response)
+        if len(results) != len(batch):
+            raise WireError("bad_response", f"{len(results)} results for a batch of {len(batch)}")
+        for queued, result in zip(batch, results, strict=True):
+            status = result.get("status") if isinstance(result, dict) else None
+            if status in ("stored", "duplicate"):
+                receipt = Receipt.from_dict(result.get("receipt") or {})
+                try:
+                    self.outbox.acknowledge(queued, receipt, self.central_keys)
+                except WireError as error:
+                    raise WireError("bad_receipt", f"{error.code}: {error.message}; envelope kept") from None
+                report.stored += status == "stored"
+                report.duplicates += status == "duplicate"
+            elif status == "refused":
+                error = result.get("error") or {}
+                code, message = str(error.get("code")), str(error.get("message"))
+                if code not in HOLD_CODES:  # unknown or revoked terminal: stop, keep everything
+                    raise WireError(code, message)
+                self.outbox.hold(queued, code, message)
+                report.held.append((queued.envelope_id, code))
+            else:
+                raise WireError("bad_response", f"unexpected result {result!r:.200}")
+
+    def run_forever(
+        self,
+        stop: threading.Event,
+        *,
+        interval: float = 60.0,
+        rng: random.Random | None = None,
+        on_report: Callable[[SyncReport], None] = lambda report: None,
+    ) -> None:
+        """The background loop: drain, then wait `interval`; after a failure wait the back-off."""
+        rng = rng or random.Random()
+        failures = 0
+        while not stop.is_set():
+            try:
+                report = self.sync_once()
+            except SyncBusy:
+                report = SyncReport(error=WireError("busy", "another sync is running"))
+            on_report(report)
+            failures = 0 if report.ok else failures + 1
+            stop.wait(interval if report.ok else backoff_delay(failures, rng))
+
+
+def _json_results(response: requests.Response) -> list:
+    try:
+        data = response.json()
+    except ValueError:
+        raise WireError("bad_response", f"HTTP {response.status_code} without a JSON body") from None
+    if response.status_code != 200:
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        code = error.get("code") if isinstance(error, dict) else None
+        raise WireError(str(code or f"http_{response.status_code}"), str(error.get("message", response.reason)))
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, list):
+        raise WireError("bad_response", "the answer has no results list")
+    return results
+
+
+def enroll(
+    server: str,
+    code: str,
+    terminal_id: str,
+    signing_key: ed25519.Ed25519PrivateKey,
+    central_keys: list[ed25519.Ed25519PublicKey],
+    *,
+    session: requests.Session | None = None,
+) -> dict:
+    """Register this terminal's public key with a one-time code. The request is signed by the key
+    it registers; the answer must be signed by a central key this terminal trusts."""
+    public_key = public_b64(signing_key)
+    signed = enrollment_request_bytes(terminal_id, public_key, code)
+    request = {
+        "terminal_id": terminal_id,
+        "public_key": public_key,
+        "code": code,
+        "sig": base64.b64encode(signing_key.sign(signed)).decode(),
+    }
+    session = session or requests.Session()
+    try:
+        response = session.post(f"{server.rstrip('/')}/v1/enroll", json=request, timeout=(5, 30))
+    except requests.RequestException as error:
+        raise WireError("unreachable", f"cannot reach {server}: {type(error).__name__}") from None
+    try:
+        answer = response.json()
+    except ValueError:
+        raise WireError("bad_response", f"HTTP {response.status_code} without a JSON body") from None
+    if response.status_code != 200:
+        error = answer.get("error", {}) if isinstance(answer, dict) else {}
+        raise WireError(str(error.get("code", f"http_{response.status_code}")), str(error.get("message", "")))
+    body = {k: answer.get(k) for k in ("county", "enrolled_at", "status", "terminal_id")}
+    try:
+        signature = base64.b64decode(str(answer.get("sig", "")), validate=True)
+    except ValueError:
+        signature = b""
+    for key in central_keys:
+        try:
+            key.verify(signature, enrollment_answer_bytes(**body))
+            break
+        except InvalidSignature:
+            continue
+    else:
+        raise WireError("bad_signature", "the enrollment answer is not signed by a central key this terminal trusts")
+    if body["terminal_id"] != terminal_id:
+        raise WireError("bad_response", "the answer is for another terminal")
+    return body

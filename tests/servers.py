@@ -1,0 +1,126 @@
+"""Real servers for the sync tests: a throwaway PostgreSQL cluster (Debian's binaries, a Unix
+socket in a temporary directory) and the central sync service as its own process on loopback."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).resolve().parent if initdb else None
+
+
+class TempPostgres:
+    """A PostgreSQL cluster of its own: no TCP listener, fsync off, gone after the session."""
+
+    def __init__(self) -> None:
+        bin_dir = _pg_bin()
+        if bin_dir is None:
+            raise RuntimeError("PostgreSQL server binaries not found (apt install postgresql)")
+        self.bin = bin_dir
+        self.dir = Path(tempfile.mkdtemp(prefix="kiosk-pg-"))
+        self.port = free_port()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            shutil.chown(self.dir, "postgres", "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self.as_user, *args], check=True, capture_output=True, cwd="/")
+
+    def start(self) -> TempPostgres:
+        data = self.dir / "data"
+        self._run(str(self.bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        options = f"-k {self.dir} -c listen_addresses='' -p {self.port} -c fsync=off -c max_connections=200"
+        self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
+        return self
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@/{database}?host={self.dir}&port={self.port}"
+
+    def new_database(self) -> str:
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(
+            host=str(self.dir), port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+
+class CentralProcess:
+    """`kiosk-central serve` in a child process, on a free loopback port."""
+
+    def __init__(self, db: str, signing_key: Path, *, port: int | None = None, workers: int = 1):
+        self.db, self.signing_key, self.workers = db, signing_key, workers
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> CentralProcess:
+        command = [
+            sys.executable,
+            "-m",
+            "sync.central_cli",
+            "serve",
+            "--db",
+            self.db,
+            "--signing-key",
+            str(self.signing_key),
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+        ]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the central service exited: {self.process.stderr.read().decode()[-2000:]}")
+            try:
+                if requests.get(f"{self.url}/v1/health", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("the central service did not start within 30 s")
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()

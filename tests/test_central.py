@@ -1,0 +1,170 @@
+"""The central service's rules, on SQLite and on PostgreSQL: enrollment with one-time codes,
+signature checks against the enrolled key, idempotent storage, sequence rules, revocation."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from sync.central.backoffice import export_applications
+from sync.central.ingest import CentralError, IngestService
+from sync.central.store import CentralStore
+from sync.envelope import enrollment_request_bytes
+from sync.keys import public_b64
+from terminal_app.core.outbox import Sealer
+
+TERMINAL = "T-422801-0007"
+
+
+class Terminal:
+    """A terminal's signing side, without the kiosk around it."""
+
+    def __init__(self, central, terminal_id: str = TERMINAL):
+        self.key = ed25519.Ed25519PrivateKey.generate()
+        self.sealer = Sealer(terminal_id, terminal_id[2:8], self.key, central.opening.public_key())
+        self.seq = 0
+
+    def envelope(self, payload: dict | None = None, *, seq: int | None = None) -> bytes:
+        if seq is None:
+            self.seq += 1
+            seq = self.seq
+        body = json.dumps(payload or {"application_id": f"a{seq}"}).encode()
+        return self.sealer.seal(seq, body, "application/1").wire
+
+    def enroll(self, service: IngestService, code: str) -> dict:
+        public = public_b64(self.key)
+        signature = self.key.sign(enrollment_request_bytes(self.sealer.terminal_id, public, code))
+        return service.enroll(self.sealer.terminal_id, public, code, base64.b64encode(signature).decode())
+
+
+@pytest.fixture
+def service(central_db, central):
+    store = CentralStore(central_db)
+    yield IngestService(store, central.signing)
+    store.close()
+
+
+@pytest.fixture
+def terminal(service, central) -> Terminal:
+    terminal = Terminal(central)
+    terminal.enroll(service, service.issue_code(TERMINAL))
+    return terminal
+
+
+def codes(outcomes) -> list[str]:
+    return [o.code or o.status for o in outcomes]
+
+
+def test_enrollment_code_is_one_time_and_bound_to_its_terminal(service, central):
+    code = service.issue_code(TERMINAL)
+    assert len(code) == 19 and code.count("-") == 3
+    other = Terminal(central, "T-422801-0008")
+    with pytest.raises(CentralError) as wrong_terminal:
+        other.enroll(service, code)
+    first = Terminal(central)
+    answer = first.enroll(service, code.lower().replace("-", " "))  # read aloud, typed loosely
+    assert answer["status"] == "active" and answer["county"] == "422801"
+    assert first.enroll(service, code)["enrolled_at"] == answer["enrolled_at"]  # a retry is harmless
+    with pytest.raises(CentralError) as reused:
+        Terminal(central).enroll(service, code)
+    assert (wrong_terminal.value.code, reused.value.code) == ("code_unknown", "code_used")
+    with pytest.raises(CentralError) as again:
+        service.issue_code(TERMINAL)
+    assert again.value.code == "already_enrolled"
+
+
+def test_expired_code_and_forged_enrollment_are_refused(service, central):
+    code = service.issue_code(TERMINAL, valid_hours=-1)
+    with pytest.raises(CentralError) as expired:
+        Terminal(central).enroll(service, code)
+    forger = Terminal(central)
+    with pytest.raises(CentralError) as forged:
+        service.enroll(TERMINAL, public_b64(forger.key), code, base64.b64encode(b"\0" * 64).decode())
+    assert (expired.value.code, forged.value.code) == ("code_expired", "bad_signature")
+
+
+def test_envelopes_are_stored_once_byte_identical_with_the_same_receipt_on_resend(service, terminal):
+    wires = [terminal.envelope() for _ in range(3)]
+    first = service.ingest(wires)
+    assert codes(first) == ["stored"] * 3
+    again = service.ingest(wires)
+    assert codes(again) == ["duplicate"] * 3
+    assert [o.receipt for o in again] == [o.receipt for o in first]
+    stored = service.store.stored_wires()
+    assert sorted(stored.values()) == sorted(wires)
+    assert service.store.terminal(TERMINAL).last_seq == 3
+
+
+def test_receipts_verify_for_the_envelope_under_the_central_key(service, terminal, central):
+    from sync.envelope import parse
+
+    wire = terminal.envelope()
+    (outcome,) = service.ingest([wire])
+    outcome.receipt.verify_for(parse(wire), [central.signing.public_key()])
+
+
+def test_unknown_revoked_and_forged_are_refused_with_their_codes(service, terminal, central):
+    stranger = Terminal(central, "T-422801-0099")
+    impostor = Terminal(central)  # same terminal id, another key
+    outcomes = service.ingest([stranger.envelope(), impostor.envelope()])
+    assert codes(outcomes) == ["unknown_terminal", "bad_signature"]
+    service.revoke(TERMINAL)
+    assert codes(service.ingest([terminal.envelope()])) == ["terminal_revoked"]
+    assert service.store.envelope_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("mangle", "code"),
+    [
+        (lambda w: w[: len(w) // 2], "malformed"),  # truncated
+        (lambda w: w.replace(b'"v":1', b'"v":9'), "unsupported_version"),
+        (lambda w: w[:200] + bytes([w[200] ^ 0x01]) + w[201:], None),  # one bit flipped somewhere
+        (lambda w: w + b" " * (1 << 20), "oversize"),
+    ],
+)
+def test_damaged_envelopes_are_refused_and_nothing_is_stored(service, terminal, mangle, code):
+    (outcome,) = service.ingest([mangle(terminal.envelope())])
+    assert outcome.status == "refused"
+    assert outcome.code in ({code} if code else {"malformed", "bad_signature"})
+    assert service.store.envelope_count() == 0
+
+
+def test_replayed_and_reordered_sequence_numbers_are_refused_and_gaps_counted(service, terminal):
+    one, two = terminal.envelope(), terminal.envelope()
+    five = terminal.envelope(seq=5)
+    assert codes(service.ingest([one, two, five])) == ["stored", "stored", "stored"]
+    assert service.store.terminal(TERMINAL).missing_seqs == 2
+    replay = terminal.envelope(seq=2)  # a new envelope reusing a stored number
+    late = terminal.envelope(seq=4)  # an envelope arriving after a later one
+    assert codes(service.ingest([replay, late])) == ["sequence_reused", "sequence_out_of_order"]
+
+
+def test_the_same_envelope_twice_in_one_batch_is_stored_once(service, terminal):
+    wire = terminal.envelope()
+    assert codes(service.ingest([wire, wire])) == ["stored", "duplicate"]
+    assert service.store.envelope_count() == 1
+
+
+def test_back_office_opens_verifies_and_exports_each_envelope_once(service, terminal, central, tmp_path):
+    service.ingest([terminal.envelope({"application_id": "x1", "name": "测试戊"}), terminal.envelope()])
+    out = tmp_path / "export.jsonl"
+    with out.open("w") as handle:
+        report = export_applications(service.store, central.opening, handle)
+    assert report.exported == 2 and report.failed == []
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines[0]["application"] == {"application_id": "x1", "name": "测试戊"}
+    assert lines[0]["meta"]["terminal_id"] == TERMINAL
+    with out.open("a") as handle:
+        assert export_applications(service.store, central.opening, handle).exported == 0
+
+
+def test_back_office_with_the_wrong_opening_key_exports_nothing(service, terminal, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    service.ingest([terminal.envelope()])
+    with (tmp_path / "export.jsonl").open("w") as handle:
+        report = export_applications(service.store, x25519.X25519PrivateKey.generate(), handle)
+    assert report.exported == 0 and [code for _, code in report.failed] == ["cannot_open"]
