@@ -134,25 +134,30 @@ class SyncClient:
         results = _json_results(response)
         if len(results) != len(batch):
             raise WireError("bad_response", f"{len(results)} results for a batch of {len(batch)}")
+        receipted: list[tuple[QueuedEnvelope, Receipt]] = []
+        fatal: WireError | None = None
         for queued, result in zip(batch, results, strict=True):
             status = result.get("status") if isinstance(result, dict) else None
             if status in ("stored", "duplicate"):
-                receipt = Receipt.from_dict(result.get("receipt") or {})
-                try:
-                    self.outbox.acknowledge(queued, receipt, self.central_keys)
-                except WireError as error:
-                    raise WireError("bad_receipt", f"{error.code}: {error.message}; envelope kept") from None
+                receipted.append((queued, Receipt.from_dict(result.get("receipt") or {})))
                 report.stored += status == "stored"
                 report.duplicates += status == "duplicate"
             elif status == "refused":
                 error = result.get("error") or {}
                 code, message = str(error.get("code")), str(error.get("message"))
                 if code not in HOLD_CODES:  # unknown or revoked terminal: stop, keep everything
-                    raise WireError(code, message)
+                    fatal = fatal or WireError(code, message)
+                    continue
                 self.outbox.hold(queued, code, message)
                 report.held.append((queued.envelope_id, code))
             else:
-                raise WireError("bad_response", f"unexpected result {result!r:.200}")
+                fatal = fatal or WireError("bad_response", f"unexpected result {result!r:.200}")
+        rejected = self.outbox.acknowledge(receipted, self.central_keys)  # one transaction per batch
+        if rejected:
+            _, error = rejected[0]
+            raise WireError("bad_receipt", f"{error.code}: {error.message}; {len(rejected)} envelope(s) kept")
+        if fatal:
+            raise fatal
 
     def run_forever(
         self,

@@ -52,20 +52,23 @@ def test_only_a_matching_signed_receipt_deletes_an_envelope(kiosk, central):
     (queued,) = kiosk.outbox.pending()
     keys = [central.signing.public_key()]
     impostor = ed25519.Ed25519PrivateKey.generate()
-    with pytest.raises(WireError) as wrong_signer:
-        kiosk.outbox.acknowledge(queued, receipt_for(queued.wire, impostor), keys)
-    with pytest.raises(WireError) as wrong_bytes:
-        kiosk.outbox.acknowledge(queued, receipt_for(queued.wire, central.signing, envelope_sha256="0" * 64), keys)
-    assert (wrong_signer.value.code, wrong_bytes.value.code) == ("bad_signature", "receipt_mismatch")
+    refused = kiosk.outbox.acknowledge(
+        [
+            (queued, receipt_for(queued.wire, impostor)),
+            (queued, receipt_for(queued.wire, central.signing, envelope_sha256="0" * 64)),
+        ],
+        keys,
+    )
+    assert [error.code for _, error in refused] == ["bad_signature", "receipt_mismatch"]
     assert kiosk.outbox.queued_ids() == [queued.envelope_id]
-    kiosk.outbox.acknowledge(queued, receipt_for(queued.wire, central.signing), keys)
+    assert kiosk.outbox.acknowledge([(queued, receipt_for(queued.wire, central.signing))], keys) == []
     assert kiosk.outbox.queued_ids() == [] and kiosk.outbox.delivered_ids() == [queued.envelope_id]
 
 
 def test_sequence_numbers_are_never_reused_after_delivery(kiosk, central):
     kiosk.outbox.submit({"application_id": "a1"})
     (queued,) = kiosk.outbox.pending()
-    kiosk.outbox.acknowledge(queued, receipt_for(queued.wire, central.signing), [central.signing.public_key()])
+    kiosk.outbox.acknowledge([(queued, receipt_for(queued.wire, central.signing))], [central.signing.public_key()])
     assert kiosk.outbox.submit({"application_id": "a2"}).seq == 2
 
 

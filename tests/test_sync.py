@@ -145,11 +145,13 @@ def test_server_killed_mid_batch_and_restarted(tmp_path, central, central_db, ce
 @pytest.mark.slow
 def test_client_killed_with_sigkill_during_batches(tmp_path, central, central_db, central_server):
     kiosk = enrolled_kiosk(tmp_path / "t", central, central_db, central_server.url)
-    sent = queue(kiosk, 300)
+    sent = queue(kiosk, 400)
     config = tmp_path / "t.toml"
     rng = random.Random(5)
+    store = CentralStore(central_db)
     queued_after_kills = []
     for _ in range(4):
+        stored_before = store.envelope_count()
         child = subprocess.Popen(
             [
                 sys.executable,
@@ -166,11 +168,15 @@ def test_client_killed_with_sigkill_during_batches(tmp_path, central, central_db
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.5, 0.9))
+        wait_for = stored_before + rng.randint(1, 40)  # kill once the central side has seen some of it
+        deadline = time.monotonic() + 30
+        while store.envelope_count() < wait_for and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.001)
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         queued_after_kills.append(kiosk.outbox.status()["queued"])
-    assert any(0 < queued < 300 for queued in queued_after_kills), f"no kill landed mid-drain: {queued_after_kills}"
+    store.close()
+    assert any(0 < queued < 400 for queued in queued_after_kills), f"no kill landed mid-drain: {queued_after_kills}"
     drain(kiosk.sync_client())
     assert_exactly_once(kiosk, central_db, sent)
     assert kiosk.vault.integrity_problems() == []

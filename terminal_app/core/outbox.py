@@ -110,23 +110,33 @@ class Outbox:
         return batch
 
     def acknowledge(
-        self, queued: QueuedEnvelope, receipt: Receipt, central_keys: list[ed25519.Ed25519PublicKey]
-    ) -> None:
-        """Delete a queued envelope for a receipt that matches its bytes and verifies under a
-        central key (WireError otherwise, and the envelope stays)."""
-        receipt.verify_for(parse(queued.wire), central_keys)
+        self, receipted: list[tuple[QueuedEnvelope, Receipt]], central_keys: list[ed25519.Ed25519PublicKey]
+    ) -> list[tuple[QueuedEnvelope, WireError]]:
+        """Delete the queued envelopes whose receipts match their bytes and verify under a central
+        key, in one transaction; the others stay queued and are returned with the reason."""
+        good: list[tuple[QueuedEnvelope, Receipt]] = []
+        bad: list[tuple[QueuedEnvelope, WireError]] = []
+        for queued, receipt in receipted:
+            try:
+                receipt.verify_for(parse(queued.wire), central_keys)
+                good.append((queued, receipt))
+            except WireError as error:
+                bad.append((queued, error))
+        now = self._clock()
         with self._vault.transaction() as db:
-            db.execute("DELETE FROM outbox WHERE seq = ?", [queued.seq])
-            db["delivered"].upsert(
-                {
-                    "envelope_id": queued.envelope_id,
-                    "seq": queued.seq,
-                    "envelope_sha256": receipt.envelope_sha256,
-                    "receipt": json.dumps(receipt.as_dict(), sort_keys=True),
-                    "delivered_at": self._clock(),
-                },
-                pk="envelope_id",
-            )
+            for queued, receipt in good:
+                db.execute("DELETE FROM outbox WHERE seq = ?", [queued.seq])
+                db["delivered"].upsert(
+                    {
+                        "envelope_id": queued.envelope_id,
+                        "seq": queued.seq,
+                        "envelope_sha256": receipt.envelope_sha256,
+                        "receipt": json.dumps(receipt.as_dict(), sort_keys=True),
+                        "delivered_at": now,
+                    },
+                    pk="envelope_id",
+                )
+        return bad
 
     def hold(self, queued: QueuedEnvelope, code: str, message: str) -> None:
         """Move an envelope the central service refuses for good out of the queue, keeping it."""
