@@ -18,6 +18,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hpke
@@ -102,7 +103,7 @@ class Envelope:
     def to_bytes(self) -> bytes:
         return self.wire
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """SHA-256 of the exact wire bytes: what a receipt acknowledges."""
         return hashlib.sha256(self.wire).hexdigest()

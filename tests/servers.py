@@ -34,9 +34,10 @@ def _pg_bin() -> Path | None:
 
 
 class TempPostgres:
-    """A PostgreSQL cluster of its own: no TCP listener, fsync off, gone after the session."""
+    """A PostgreSQL cluster of its own: no TCP listener, fsync off unless asked, removed at stop."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, fsync: bool = False) -> None:
+        self.fsync = fsync
         bin_dir = _pg_bin()
         if bin_dir is None:
             raise RuntimeError("PostgreSQL server binaries not found (apt install postgresql)")
@@ -54,7 +55,8 @@ class TempPostgres:
     def start(self) -> TempPostgres:
         data = self.dir / "data"
         self._run(str(self.bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        options = f"-k {self.dir} -c listen_addresses='' -p {self.port} -c fsync=off -c max_connections=200"
+        fsync = "on" if self.fsync else "off"
+        options = f"-k {self.dir} -c listen_addresses='' -p {self.port} -c fsync={fsync} -c max_connections=200"
         self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
         return self
 

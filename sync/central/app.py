@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.central.ingest import MAX_BATCH_ENVELOPES, CentralError, IngestService
 from sync.central.store import CentralStore
@@ -75,6 +76,7 @@ class Health(BaseModel):
     store: str
 
 
+HTTP_CODES = {400: "malformed", 404: "not_found", 405: "method_not_allowed"}
 ERRORS = {status: {"model": ErrorBody} for status in (400, 403, 404, 409, 413, 415)}
 
 
@@ -90,6 +92,12 @@ def create_app(store: CentralStore, signing_key: ed25519.Ed25519PrivateKey) -> F
     @app.exception_handler(CentralError)
     async def central_error(_request: Request, error: CentralError) -> JSONResponse:
         return JSONResponse({"error": {"code": error.code, "message": error.message}}, status_code=error.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(error.status_code, f"http_{error.status_code}")
+        body = {"error": {"code": code, "message": str(error.detail)}}
+        return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -130,9 +138,7 @@ def create_app(store: CentralStore, signing_key: ed25519.Ed25519PrivateKey) -> F
             body += chunk
             if len(body) > MAX_BATCH_BYTES:
                 raise CentralError("oversize", f"a batch is at most {MAX_BATCH_BYTES} bytes", 413)
-        wires = [line for line in bytes(body).split(b"\n") if line.strip()]
-        if not wires:
-            raise CentralError("malformed", "the body holds no envelopes")
+        wires = [line for line in bytes(body).split(b"\n") if line.strip()]  # an empty batch: no results
         outcomes = await run_in_threadpool(service.ingest, wires)
         return {"results": [outcome.as_dict() for outcome in outcomes]}
 

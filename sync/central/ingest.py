@@ -124,7 +124,9 @@ class IngestService:
                 base64.b64decode(signature, validate=True), enrollment_request_bytes(terminal_id, public_key, code)
             )
         except (KeyFileError, InvalidSignature, ValueError):
-            raise CentralError("bad_signature", "the enrollment request is not signed by the key it carries") from None
+            raise CentralError(
+                "bad_signature", "the enrollment request is not signed by the key it carries", 403
+            ) from None
         digest = hashlib.sha256(normalise_code(code).encode()).hexdigest()
         with self.store.begin() as conn:
             terminal = self.store.lock_terminal(conn, terminal_id)
@@ -236,6 +238,7 @@ class IngestService:
                 return [(index, _refused(refusal, env.meta.envelope_id)) for index, env in checked]
             assert terminal is not None
             last_seq, missing = terminal.last_seq, terminal.missing_seqs
+            rows: list[dict] = []
             ids = [env.meta.envelope_id for _, env in checked]
             known = {
                 row.envelope_id: row
@@ -288,20 +291,20 @@ class IngestService:
                 receipt = Receipt(meta.envelope_id, terminal_id, meta.seq, envelope.digest, stored_at).signed_by(
                     self._key()
                 )
-                conn.execute(
-                    sa.insert(envelopes).values(
-                        envelope_id=meta.envelope_id,
-                        terminal_id=terminal_id,
-                        seq=meta.seq,
-                        county=meta.county,
-                        schema=meta.schema,
-                        created_at=meta.created_at,
-                        sha256=envelope.digest,
-                        wire=envelope.wire,
-                        stored_at=stored_at,
-                        receipt_sig=receipt.signature,
-                        via=via,
-                    )
+                rows.append(
+                    {
+                        "envelope_id": meta.envelope_id,
+                        "terminal_id": terminal_id,
+                        "seq": meta.seq,
+                        "county": meta.county,
+                        "schema": meta.schema,
+                        "created_at": meta.created_at,
+                        "sha256": envelope.digest,
+                        "wire": envelope.wire,
+                        "stored_at": stored_at,
+                        "receipt_sig": receipt.signature,
+                        "via": via,
+                    }
                 )
                 missing += meta.seq - last_seq - 1
                 last_seq = meta.seq
@@ -309,6 +312,8 @@ class IngestService:
                     seq=meta.seq, sha256=envelope.digest, stored_at=stored_at, receipt_sig=receipt.signature
                 )
                 results.append((index, Outcome("stored", meta.envelope_id, receipt)))
+            if rows:
+                conn.execute(sa.insert(envelopes), rows)  # one round trip for the batch
             conn.execute(
                 sa.update(terminals)
                 .where(terminals.c.terminal_id == terminal_id)
