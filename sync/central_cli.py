@@ -131,5 +131,34 @@ def open_envelopes(db: str, opening_key: Path, out: Path) -> None:
         sys.exit(1)
 
 
+@main.group("bundle")
+def bundle() -> None:
+    """Offline transfer: outbox bundles carried from terminals on a USB stick."""
+
+
+@bundle.command("import")
+@click.option("--db", required=True, help=DB_HELP)
+@click.option("--signing-key", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--receipts", type=click.Path(dir_okay=False, path_type=Path), help="default: PATH.receipts")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def bundle_import(db: str, signing_key: Path, receipts: Path | None, path: Path) -> None:
+    """Ingest an outbox bundle (same checks and idempotency as over HTTP) and write the receipts
+    file that travels back to the terminal."""
+    from sync.bundle import write_receipts
+    from sync.central.ingest import CentralError, IngestService
+    from sync.envelope import WireError
+
+    try:
+        key = load_private_key(signing_key, ed25519.Ed25519PrivateKey)
+        assert isinstance(key, ed25519.Ed25519PrivateKey)
+        outcomes = IngestService(_store(db), key).import_bundle(path)
+    except (KeyFileError, WireError, CentralError) as error:
+        _fail(f"{path}: {getattr(error, 'code', 'key')}: {getattr(error, 'message', error)}")
+    receipts = receipts or path.with_name(path.name + ".receipts")
+    write_receipts(receipts, [outcome.as_dict() for outcome in outcomes])
+    counts = {status: sum(o.status == status for o in outcomes) for status in ("stored", "duplicate", "refused")}
+    click.echo(json.dumps({"receipts": str(receipts), **counts}))
+
+
 if __name__ == "__main__":
     main()

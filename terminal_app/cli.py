@@ -286,6 +286,34 @@ def sync_cmd(ctx: click.Context, mode: str, server: str | None, interval: float)
         sys.exit(EXIT_UNSYNCED)
 
 
+@main.group()
+def bundle() -> None:
+    """Move the outbox by USB stick when the county has no network."""
+
+
+@bundle.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def bundle_export(ctx: click.Context, path: Path) -> None:
+    """Write every queued envelope to PATH, signed by this terminal (they stay queued until receipted)."""
+    count = _start(ctx).export_bundle(path)
+    _print_json({"path": str(path), "envelopes": count})
+
+
+@bundle.command("receipts")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def bundle_receipts(ctx: click.Context, path: Path) -> None:
+    """Apply the receipts file the central service wrote for a bundle; exit 3 if any is rejected."""
+    try:
+        result = _start(ctx).import_receipts(path)
+    except WireError as error:
+        _fail(f"{path}: {error.code}: {error.message}")
+    _print_json(result)
+    if result["rejected"]:
+        sys.exit(EXIT_UNSYNCED)
+
+
 @main.command("demo")
 @click.option("--applicants", default=6, show_default=True)
 @click.option("--seed", default=7, show_default=True)

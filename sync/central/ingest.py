@@ -10,6 +10,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy.exc import IntegrityError
 
+from sync.bundle import read_outbox_bundle, verify_bundle
 from sync.central.store import CentralStore, enrollment_codes, envelopes, now_iso, terminals
 from sync.envelope import (
     Envelope,
@@ -176,6 +178,22 @@ class IngestService:
         self._keys.pop(terminal_id, None)
 
     # --- ingest -------------------------------------------------------------------------
+
+    def import_bundle(self, path: Path) -> list[Outcome]:
+        """Ingest an outbox bundle carried on a USB stick: the manifest must verify under the
+        terminal's enrolled key (a cut-short or edited file is refused whole), then each envelope
+        is handled exactly as over HTTP, with the same idempotency."""
+        bundle, manifest, signature = read_outbox_bundle(path)
+        terminal = self.store.terminal(bundle.terminal_id)
+        refusal = self._terminal_refusal(bundle.terminal_id, terminal)
+        if refusal:
+            raise refusal
+        assert terminal is not None and terminal.public_key is not None
+        verify_bundle(manifest, signature, ed25519_public(terminal.public_key))
+        outcomes: list[Outcome] = []
+        for start in range(0, len(bundle.wires), MAX_BATCH_ENVELOPES):
+            outcomes.extend(self.ingest(bundle.wires[start : start + MAX_BATCH_ENVELOPES], via="bundle"))
+        return outcomes
 
     def ingest(self, wires: list[bytes], *, via: str = "http") -> list[Outcome]:
         """Check and store a batch, in order. Each envelope gets its own outcome; a batch from

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk_config import KioskConfig, load_config
+from sync.bundle import read_receipts, write_outbox_bundle
 from sync.client import SyncClient, enroll
 from sync.keys import ed25519_public, load_or_create_signing_key, x25519_public
 from terminal_app.core.agents import AgentDirectory, AgentSession
@@ -94,6 +95,30 @@ class Kiosk:
         self.outbox.record_enrollment(url)
         self.audit.append("enrolled", terminal=self.config.terminal.id)
         return answer
+
+    def export_bundle(self, path: Path) -> int:
+        """Write every queued envelope to a signed bundle file (for a USB stick). The envelopes stay
+        queued until their receipts come back, by file or over the network."""
+        queued = self.outbox.all_queued()
+        write_outbox_bundle(path, self.config.terminal.id, [q.wire for q in queued], self.outbox.signing_key)
+        self.audit.append("bundle_exported", envelopes=len(queued))
+        return len(queued)
+
+    def import_receipts(self, path: Path) -> dict:
+        """Apply a receipts file brought back from the central service: each receipt must match a
+        queued envelope's bytes and verify under a central key before that envelope is deleted."""
+        queued = {q.envelope_id: q for q in self.outbox.all_queued()}
+        receipts = read_receipts(path)
+        matched = [(queued[r.envelope_id], r) for r in receipts if r.envelope_id in queued]
+        rejected = self.outbox.acknowledge(matched, self.central_keys())
+        self.audit.append("receipts_imported", matched=len(matched), rejected=len(rejected))
+        return {
+            "receipts": len(receipts),
+            "acknowledged": len(matched) - len(rejected),
+            "rejected": [{"envelope_id": q.envelope_id, "code": e.code} for q, e in rejected],
+            "not_queued": len(receipts) - len(matched),
+            "still_queued": self.outbox.status()["queued"],
+        }
 
     def close(self) -> None:
         self.vault.close()

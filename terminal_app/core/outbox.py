@@ -188,6 +188,12 @@ class Outbox:
         with self._vault.transaction() as db:
             db.execute("UPDATE sync_state SET enrolled_url = ?, enrolled_at = ? WHERE id = 1", [url, self._clock()])
 
+    def all_queued(self) -> list[QueuedEnvelope]:
+        return [
+            QueuedEnvelope(*row)
+            for row in self._vault.db.execute("SELECT seq, envelope_id, created_at, wire FROM outbox ORDER BY seq")
+        ]
+
     def delivered_ids(self) -> list[str]:
         return [r[0] for r in self._vault.db.execute("SELECT envelope_id FROM delivered ORDER BY seq")]
 
