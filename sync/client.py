@@ -180,16 +180,23 @@ class SyncClient:
             stop.wait(interval if report.ok else backoff_delay(failures, rng))
 
 
-def _json_results(response: requests.Response) -> list:
+def _answer(response: requests.Response) -> dict:
+    """The JSON object of a 200 answer; any other answer becomes a WireError with the service's code."""
     try:
         data = response.json()
     except ValueError:
-        raise WireError("bad_response", f"HTTP {response.status_code} without a JSON body") from None
+        data = None
+    if not isinstance(data, dict):
+        raise WireError("bad_response", f"HTTP {response.status_code} without a JSON object body")
     if response.status_code != 200:
-        error = data.get("error", {}) if isinstance(data, dict) else {}
-        code = error.get("code") if isinstance(error, dict) else None
-        raise WireError(str(code or f"http_{response.status_code}"), str(error.get("message", response.reason)))
-    results = data.get("results") if isinstance(data, dict) else None
+        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        code = error.get("code") or f"http_{response.status_code}"
+        raise WireError(str(code), str(error.get("message", response.reason)))
+    return data
+
+
+def _json_results(response: requests.Response) -> list:
+    results = _answer(response).get("results")
     if not isinstance(results, list):
         raise WireError("bad_response", "the answer has no results list")
     return results
@@ -219,13 +226,7 @@ def enroll(
         response = session.post(f"{server.rstrip('/')}/v1/enroll", json=request, timeout=(5, 30))
     except requests.RequestException as error:
         raise WireError("unreachable", f"cannot reach {server}: {type(error).__name__}") from None
-    try:
-        answer = response.json()
-    except ValueError:
-        raise WireError("bad_response", f"HTTP {response.status_code} without a JSON body") from None
-    if response.status_code != 200:
-        error = answer.get("error", {}) if isinstance(answer, dict) else {}
-        raise WireError(str(error.get("code", f"http_{response.status_code}")), str(error.get("message", "")))
+    answer = _answer(response)
     body = {k: answer.get(k) for k in ("county", "enrolled_at", "status", "terminal_id")}
     try:
         signature = base64.b64decode(str(answer.get("sig", "")), validate=True)
