@@ -53,10 +53,6 @@ class Outbox:
         self._clock = clock
 
     @property
-    def terminal_id(self) -> str:
-        return self._sealer.terminal_id
-
-    @property
     def signing_key(self) -> ed25519.Ed25519PrivateKey:
         return self._sealer.signing_key
 
@@ -65,34 +61,39 @@ class Outbox:
     def submit(self, payload: dict, *, schema: str = APPLICATION_SCHEMA, drop_draft: str | None = None) -> Meta:
         """Seal `payload` into the next envelope and queue it; in the same transaction drop the
         draft it came from. A full disk raises VaultError with nothing changed."""
-        plaintext = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
         with self._vault.transaction() as db:
-            seq = db.execute("SELECT last_seq FROM sync_state WHERE id = 1").fetchone()[0] + 1
-            envelope = self._sealer.seal(seq, plaintext, schema)
-            db.execute("UPDATE sync_state SET last_seq = ? WHERE id = 1", [seq])
-            db["outbox"].insert(
-                {
-                    "seq": seq,
-                    "envelope_id": envelope.meta.envelope_id,
-                    "created_at": self._clock(),
-                    "size": len(envelope.wire),
-                    "wire": envelope.wire,
-                }
-            )
+            meta = self._enqueue(db, payload, schema)
             if drop_draft is not None:
                 db.execute("DELETE FROM drafts WHERE session_id = ?", [drop_draft])
+        return meta
+
+    def _enqueue(self, db, payload: dict, schema: str) -> Meta:
+        """Inside the caller's transaction: take the next sequence number, seal, queue."""
+        plaintext = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+        seq = db.execute("SELECT last_seq FROM sync_state WHERE id = 1").fetchone()[0] + 1
+        envelope = self._sealer.seal(seq, plaintext, schema)
+        db.execute("UPDATE sync_state SET last_seq = ? WHERE id = 1", [seq])
+        db["outbox"].insert(
+            {
+                "seq": seq,
+                "envelope_id": envelope.meta.envelope_id,
+                "created_at": self._clock(),
+                "size": len(envelope.wire),
+                "wire": envelope.wire,
+            }
+        )
         return envelope.meta
 
     def adopt_legacy_applications(self) -> int:
-        """Applications stored by schema-1 software (encrypted but not sealed) go into the outbox."""
-        adopted = 0
-        for row in list(self._vault.db["applications"].rows):
-            payload = self._vault.load_application(row["application_id"])
-            self.submit(payload)
+        """Applications stored by schema-1 software (encrypted but not sealed) go into the outbox,
+        each sealed and removed in one transaction, so a kill in between cannot queue it twice."""
+        ids = [row["application_id"] for row in self._vault.db["applications"].rows]
+        for application_id in ids:
+            payload = self._vault.load_application(application_id)
             with self._vault.transaction() as db:
-                db.execute("DELETE FROM applications WHERE application_id = ?", [row["application_id"]])
-            adopted += 1
-        return adopted
+                self._enqueue(db, payload, APPLICATION_SCHEMA)
+                db.execute("DELETE FROM applications WHERE application_id = ?", [application_id])
+        return len(ids)
 
     # --- out --------------------------------------------------------------------------
 
