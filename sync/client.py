@@ -115,21 +115,11 @@ class SyncClient:
             self.outbox.record_attempt(report.error)
             return report
 
-    def _post(self, path: str, **kwargs) -> requests.Response:
-        try:
-            return self.session.post(f"{self.server}{path}", timeout=self.timeout, **kwargs)
-        except requests.Timeout:
-            raise WireError("timeout", f"no answer from {self.server} within {self.timeout[1]:.0f} s") from None
-        except requests.ConnectionError as error:
-            raise WireError("unreachable", f"cannot reach {self.server}: {type(error).__name__}") from None
-        except requests.RequestException as error:
-            raise WireError(
-                "connection_lost", f"the connection to {self.server} broke: {type(error).__name__}"
-            ) from None
-
     def _send(self, batch: list[QueuedEnvelope], report: SyncReport) -> None:
         body = b"\n".join(q.wire for q in batch) + b"\n"
-        response = self._post("/v1/envelopes", data=body, headers={"Content-Type": NDJSON})
+        response = _post(
+            self.session, self.server, "/v1/envelopes", self.timeout, data=body, headers={"Content-Type": NDJSON}
+        )
         report.sent += len(batch)
         results = _json_results(response)
         if len(results) != len(batch):
@@ -180,6 +170,18 @@ class SyncClient:
             stop.wait(interval if report.ok else backoff_delay(failures, rng))
 
 
+def _post(session: requests.Session, server: str, path: str, timeout: tuple[float, float], **kwargs):
+    """POST, with every transport failure turned into a WireError with its code."""
+    try:
+        return session.post(f"{server.rstrip('/')}{path}", timeout=timeout, **kwargs)
+    except requests.Timeout:
+        raise WireError("timeout", f"no answer from {server} within {timeout[1]:.0f} s") from None
+    except requests.ConnectionError as error:
+        raise WireError("unreachable", f"cannot reach {server}: {type(error).__name__}") from None
+    except requests.RequestException as error:
+        raise WireError("connection_lost", f"the connection to {server} broke: {type(error).__name__}") from None
+
+
 def _answer(response: requests.Response) -> dict:
     """The JSON object of a 200 answer; any other answer becomes a WireError with the service's code."""
     try:
@@ -221,12 +223,7 @@ def enroll(
         "code": code,
         "sig": base64.b64encode(signing_key.sign(signed)).decode(),
     }
-    session = session or requests.Session()
-    try:
-        response = session.post(f"{server.rstrip('/')}/v1/enroll", json=request, timeout=(5, 30))
-    except requests.RequestException as error:
-        raise WireError("unreachable", f"cannot reach {server}: {type(error).__name__}") from None
-    answer = _answer(response)
+    answer = _answer(_post(session or requests.Session(), server, "/v1/enroll", (5.0, 30.0), json=request))
     body = {k: answer.get(k) for k in ("county", "enrolled_at", "status", "terminal_id")}
     try:
         signature = base64.b64decode(str(answer.get("sig", "")), validate=True)
