@@ -26,11 +26,12 @@ def _key32(value: str) -> str:
     except (binascii.Error, ValueError) as exc:
         raise ValueError("must be standard base64") from exc
     if len(raw) != 32:
-        raise ValueError(f"must decode to a 32-byte public key, got {len(raw)} bytes")
+        raise ValueError(f"must decode to a 32-byte key, got {len(raw)} bytes")
     return value
 
 
 PublicKey = Annotated[str, AfterValidator(_key32)]
+SecretKey = Annotated[str, AfterValidator(_key32)]
 
 
 def _county_code(value: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,26 +24,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from sync.envelope import MAX_ENVELOPE_BYTES, Receipt, WireError, _jcs
+from sync.files import write_atomically
 
 BUNDLE_KIND = "outbox-bundle/1"
 RECEIPTS_KIND = "receipts/1"
 BUNDLE_CONTEXT = b"county-terminal/outbox-bundle/v1\x00"
 MAX_BUNDLE_BYTES = 2 << 30
-
-
-def _write_atomically(path: Path, lines: list[bytes]) -> None:
-    temporary = path.with_name(path.name + ".partial")
-    with open(temporary, "wb") as handle:
-        for line in lines:
-            handle.write(line + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def _lines_digest(lines: list[bytes]) -> str:
@@ -71,7 +56,7 @@ def write_outbox_bundle(path: Path, terminal_id: str, wires: list[bytes], key: e
     }
     signature = key.sign(BUNDLE_CONTEXT + _jcs(manifest))
     trailer = _jcs({"manifest": manifest, "sig": base64.b64encode(signature).decode()})
-    _write_atomically(path, [*wires, trailer])
+    write_atomically(path, (line + b"\n" for line in [*wires, trailer]))
 
 
 def read_outbox_bundle(path: Path) -> tuple[OutboxBundle, dict, bytes]:
@@ -107,7 +92,7 @@ def verify_bundle(manifest: dict, signature: bytes, terminal_public: ed25519.Ed2
 
 def write_receipts(path: Path, results: list[dict]) -> None:
     header = _jcs({"count": len(results), "kind": RECEIPTS_KIND})
-    _write_atomically(path, [header, *(_jcs(r) for r in results)])
+    write_atomically(path, (line + b"\n" for line in [header, *(_jcs(r) for r in results)]))
 
 
 def read_receipts(path: Path) -> list[Receipt]:

@@ -8,6 +8,7 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
@@ -23,7 +24,7 @@ def _store(db: str):
     return CentralStore(db)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
 
@@ -148,16 +149,96 @@ def bundle_import(db: str, signing_key: Path, receipts: Path | None, path: Path)
     from sync.central.ingest import CentralError, IngestService
     from sync.envelope import WireError
 
+    key = _signing_key(signing_key)
     try:
-        key = load_private_key(signing_key, ed25519.Ed25519PrivateKey)
-        assert isinstance(key, ed25519.Ed25519PrivateKey)
         outcomes = IngestService(_store(db), key).import_bundle(path)
-    except (KeyFileError, WireError, CentralError) as error:
-        _fail(f"{path}: {getattr(error, 'code', 'key')}: {getattr(error, 'message', error)}")
+    except (WireError, CentralError) as error:
+        _fail(f"{path}: {error.code}: {error.message}")
     receipts = receipts or path.with_name(path.name + ".receipts")
     write_receipts(receipts, [outcome.as_dict() for outcome in outcomes])
     counts = {status: sum(o.status == status for o in outcomes) for status in ("stored", "duplicate", "refused")}
     click.echo(json.dumps({"receipts": str(receipts), **counts}))
+
+
+def _signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
+    try:
+        key = load_private_key(path, ed25519.Ed25519PrivateKey)
+    except KeyFileError as error:
+        _fail(str(error))
+    assert isinstance(key, ed25519.Ed25519PrivateKey)
+    return key
+
+
+@main.group("update")
+def update() -> None:
+    """Downstream updates for the terminals: config, blocklist, agent roster, model; signed."""
+
+
+AUDIENCE_HELP = "* (every terminal, the default), a county code or a terminal id; repeat for several"
+
+
+def _publish(db: str, signing_key: Path, kind: str, files: dict[str, bytes], audience: tuple[str, ...], out):
+    from sync.central.ingest import CentralError
+    from sync.central.updates import UpdateService
+    from sync.files import write_atomically
+
+    service = UpdateService(_store(db), _signing_key(signing_key))
+    try:
+        published, body = service.publish(kind, files, list(audience) or ["*"])
+    except CentralError as error:
+        _fail(f"{error.code}: {error.message}")
+    if out is not None:
+        write_atomically(out, [body])
+    click.echo(json.dumps(published.as_dict() | {"out": str(out) if out else None}, ensure_ascii=False))
+
+
+def _publish_options(command):
+    for option in reversed(
+        [
+            click.option("--db", required=True, help=DB_HELP),
+            click.option("--signing-key", required=True, type=click.Path(dir_okay=False, path_type=Path)),
+            click.option("--audience", multiple=True, help=AUDIENCE_HELP),
+            click.option(
+                "--out", type=click.Path(dir_okay=False, path_type=Path), help="also write the update here (USB)"
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@update.command("publish")
+@_publish_options
+@click.argument("kind", type=click.Choice(["config", "roster", "model"]))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def update_publish(db, signing_key, audience, out, kind: str, files: tuple[Path, ...]) -> None:
+    """Sign FILES as the next KIND update: config.toml (config), roster.json (roster), or
+    model_card.json and the files it lists (model). The content is checked as a terminal would."""
+    _publish(db, signing_key, kind, {path.name: path.read_bytes() for path in files}, audience, out)
+
+
+@update.command("blocklist")
+@_publish_options
+@click.option("--id-numbers", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="one per line")
+@click.option("--phones", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="one per line")
+def update_blocklist(db, signing_key, audience, out, id_numbers: Path | None, phones: Path | None) -> None:
+    """Publish a blocklist: the numbers are sent only as HMAC-SHA256 digests, under a fresh key."""
+    from terminal_app.core.blocklist import make_blocklist_files
+
+    def lines(path: Path | None) -> list[str]:
+        return [line.strip() for line in path.read_text("utf-8").splitlines() if line.strip()] if path else []
+
+    _publish(db, signing_key, "blocklist", make_blocklist_files(lines(id_numbers), lines(phones)), audience, out)
+
+
+@update.command("list")
+@click.option("--db", required=True, help=DB_HELP)
+def update_list(db: str) -> None:
+    """Every published update as JSON lines, oldest first."""
+    from sync.central.updates import UpdateService
+
+    for published in UpdateService(_store(db)).all_published():
+        click.echo(json.dumps(published.as_dict()))
 
 
 if __name__ == "__main__":

@@ -13,17 +13,27 @@ import base64
 import fcntl
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import requests
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from sync.envelope import Receipt, WireError, enrollment_answer_bytes, enrollment_request_bytes
+from sync.envelope import (
+    Receipt,
+    WireError,
+    enrollment_answer_bytes,
+    enrollment_request_bytes,
+    terminal_request_bytes,
+)
 from sync.keys import public_b64
+from sync.update import MAX_UPDATE_BYTES
 from terminal_app.core.outbox import Outbox, QueuedEnvelope
+from terminal_app.core.updates import UpdateStore
 
 NDJSON = "application/x-ndjson"
 # The central service refuses these envelopes for good: set them aside (kept), go on with the rest.
@@ -53,6 +63,7 @@ class SyncReport:
     duplicates: int = 0
     held: list[tuple[str, str]] = field(default_factory=list)  # (envelope_id, code)
     remaining: int = 0
+    updates: list[dict] = field(default_factory=list)  # downstream updates applied or refused
     error: WireError | None = None
 
     @property
@@ -67,6 +78,7 @@ class SyncReport:
             "duplicates": self.duplicates,
             "held": [{"envelope_id": e, "code": c} for e, c in self.held],
             "remaining": self.remaining,
+            "updates": self.updates,
             "error": None if self.error is None else {"code": self.error.code, "message": self.error.message},
         }
 
@@ -87,6 +99,7 @@ class SyncClient:
         timeout: tuple[float, float] = (5.0, 60.0),
         batch_size: int = 64,
         batch_bytes: int = 8 << 20,
+        updates: UpdateStore | None = None,
     ):
         self.outbox = outbox
         self.server = server.rstrip("/")
@@ -97,6 +110,8 @@ class SyncClient:
         self.batch_size = batch_size
         self.batch_bytes = batch_bytes
         self._lock_path = lock_path
+        self.updates = updates
+        self._clock_offset = 0.0  # the central clock minus ours, learnt from a clock_skew answer
 
     def sync_once(self) -> SyncReport:
         """Send batches until the outbox is empty or something fails; record the outcome."""
@@ -109,6 +124,8 @@ class SyncClient:
             try:
                 while batch := self.outbox.pending(limit=self.batch_size, max_bytes=self.batch_bytes):
                     self._send(batch, report)
+                if self.updates is not None:
+                    self._pull_updates(self.updates, report)
             except WireError as error:
                 report.error = error
             report.remaining = self.outbox.status()["queued"]
@@ -117,8 +134,14 @@ class SyncClient:
 
     def _send(self, batch: list[QueuedEnvelope], report: SyncReport) -> None:
         body = b"\n".join(q.wire for q in batch) + b"\n"
-        response = _post(
-            self.session, self.server, "/v1/envelopes", self.timeout, data=body, headers={"Content-Type": NDJSON}
+        response = _request(
+            self.session,
+            "POST",
+            self.server,
+            "/v1/envelopes",
+            self.timeout,
+            data=body,
+            headers={"Content-Type": NDJSON},
         )
         report.sent += len(batch)
         results = _json_results(response)
@@ -149,6 +172,51 @@ class SyncClient:
         if fatal:
             raise fatal
 
+    def _pull_updates(self, store: UpdateStore, report: SyncReport) -> None:
+        """Fetch and apply every downstream update newer than what this terminal holds. A refused
+        update is reported and remembered (not fetched again); the one in force stays."""
+        listing = _answer(self._signed_get("/v1/updates")).get("updates")
+        if not isinstance(listing, list):
+            raise WireError("bad_response", "the answer has no updates list")
+        for item in listing:
+            kind, version = (item.get("kind"), item.get("version")) if isinstance(item, dict) else (None, None)
+            if not isinstance(kind, str) or not isinstance(version, int) or not store.wants(kind, version):
+                continue
+            response = self._signed_get(f"/v1/updates/{kind}/{version}")
+            if response.status_code != 200:
+                _answer(response)  # raises with the service's code
+            try:
+                report.updates.append(store.apply(_capped_body(response, MAX_UPDATE_BYTES), source="http"))
+            except WireError as refused:
+                report.updates.append(
+                    {
+                        "kind": kind,
+                        "version": version,
+                        "outcome": "refused",
+                        "code": refused.code,
+                        "message": refused.message,
+                    }
+                )
+
+    def _signed_get(self, path: str) -> requests.Response:
+        """GET signed with the terminal key; one retry on the central clock if ours is off."""
+        terminal_id = self.outbox.sealer.terminal_id
+        for attempt in range(2):
+            stamp = int(time.time() + self._clock_offset)
+            signature = self.outbox.signing_key.sign(terminal_request_bytes("GET", path, terminal_id, stamp))
+            headers = {
+                "X-Terminal-Id": terminal_id,
+                "X-Terminal-Time": str(stamp),
+                "X-Terminal-Signature": base64.b64encode(signature).decode(),
+            }
+            response = _request(self.session, "GET", self.server, path, self.timeout, headers=headers, stream=True)
+            date = response.headers.get("Date")
+            if attempt == 0 and response.status_code == 401 and date and _error_code(response) == "clock_skew":
+                self._clock_offset = parsedate_to_datetime(date).timestamp() - time.time()
+                continue
+            return response
+        return response
+
     def run_forever(
         self,
         stop: threading.Event,
@@ -170,10 +238,10 @@ class SyncClient:
             stop.wait(interval if report.ok else backoff_delay(failures, rng))
 
 
-def _post(session: requests.Session, server: str, path: str, timeout: tuple[float, float], **kwargs):
-    """POST, with every transport failure turned into a WireError with its code."""
+def _request(session: requests.Session, method: str, server: str, path: str, timeout: tuple[float, float], **kwargs):
+    """One HTTP request, with every transport failure turned into a WireError with its code."""
     try:
-        return session.post(f"{server.rstrip('/')}{path}", timeout=timeout, **kwargs)
+        return session.request(method, f"{server.rstrip('/')}{path}", timeout=timeout, **kwargs)
     except requests.Timeout:
         raise WireError("timeout", f"no answer from {server} within {timeout[1]:.0f} s") from None
     except requests.ConnectionError as error:
@@ -195,6 +263,25 @@ def _answer(response: requests.Response) -> dict:
         code = error.get("code") or f"http_{response.status_code}"
         raise WireError(str(code), str(error.get("message", response.reason)))
     return data
+
+
+def _error_code(response: requests.Response) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _capped_body(response: requests.Response, limit: int) -> bytes:
+    body = bytearray()
+    try:
+        for chunk in response.iter_content(1 << 16):
+            body += chunk
+            if len(body) > limit:
+                raise WireError("oversize", f"the update is larger than {limit} bytes")
+    except requests.RequestException as error:
+        raise WireError("connection_lost", f"the download broke: {type(error).__name__}") from None
+    return bytes(body)
 
 
 def _json_results(response: requests.Response) -> list:
@@ -223,7 +310,7 @@ def enroll(
         "code": code,
         "sig": base64.b64encode(signing_key.sign(signed)).decode(),
     }
-    answer = _answer(_post(session or requests.Session(), server, "/v1/enroll", (5.0, 30.0), json=request))
+    answer = _answer(_request(session or requests.Session(), "POST", server, "/v1/enroll", (5.0, 30.0), json=request))
     body = {k: answer.get(k) for k in ("county", "enrolled_at", "status", "terminal_id")}
     try:
         signature = base64.b64decode(str(answer.get("sig", "")), validate=True)

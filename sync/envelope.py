@@ -31,6 +31,8 @@ SEAL_CONTEXT = b"county-terminal/envelope/v1/seal\x00"
 SIGN_CONTEXT = b"county-terminal/envelope/v1/sign\x00"
 RECEIPT_CONTEXT = b"county-terminal/receipt/v1\x00"
 ENROLL_CONTEXT = b"county-terminal/enroll/v1\x00"
+REQUEST_CONTEXT = b"county-terminal/request/v1\x00"
+MAX_CLOCK_SKEW_S = 300
 META_KEYS = ("county", "created_at", "envelope_id", "schema", "seq", "terminal_id")
 _PATTERNS = {
     "county": r"\d{6}",
@@ -247,3 +249,8 @@ def enrollment_answer_bytes(terminal_id: str, county: str, status: str, enrolled
     """What the central service signs in its answer, so the terminal knows it enrolled with the real one."""
     body = {"county": county, "enrolled_at": enrolled_at, "status": status, "terminal_id": terminal_id}
     return ENROLL_CONTEXT + _jcs(body)
+
+
+def terminal_request_bytes(method: str, path: str, terminal_id: str, timestamp: int) -> bytes:
+    """What a terminal signs to fetch its updates: the request line and the time (unix seconds)."""
+    return REQUEST_CONTEXT + _jcs({"method": method, "path": path, "terminal_id": terminal_id, "time": timestamp})

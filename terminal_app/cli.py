@@ -21,7 +21,7 @@ import click
 from kiosk_config import ConfigError, load_config
 from sync.client import SyncBusy
 from sync.envelope import WireError
-from terminal_app.core.agents import Agent, LoginError, Role, hash_pin
+from terminal_app.core.agents import LoginError, hash_pin
 from terminal_app.core.id_number import validate_id_number
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.offer import OfferRefused, make_offer
@@ -180,22 +180,6 @@ def agent_hash_pin(pin: str) -> None:
         _fail(str(error.reason))
 
 
-@agent.command("import-roster")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.pass_context
-def agent_import_roster(ctx: click.Context, path: Path) -> None:
-    """Replace the roster with PATH (JSON: {"agents": [{agent_id, role, county, pin_hash, active}]})."""
-    try:
-        entries = json.loads(path.read_text("utf-8"))["agents"]
-        agents = [
-            Agent(e["agent_id"], Role(e["role"]), e["county"], e["pin_hash"], e.get("active", True)) for e in entries
-        ]
-    except (ValueError, KeyError, TypeError) as error:
-        _fail(f"{path}: not a roster file: {error}")
-    kiosk = _start(ctx)
-    click.echo(f"roster replaced: {kiosk.agents.replace_roster(agents)} agents")
-
-
 @agent.command("login")
 @click.argument("agent_id")
 @click.option("--pin", prompt=True, hide_input=True)
@@ -312,6 +296,42 @@ def bundle_receipts(ctx: click.Context, path: Path) -> None:
     _print_json(result)
     if result["rejected"]:
         sys.exit(EXIT_UNSYNCED)
+
+
+@main.group()
+def update() -> None:
+    """Downstream updates from the central service: config, blocklist, agent roster, model."""
+
+
+@update.command("apply")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def update_apply(ctx: click.Context, path: Path) -> None:
+    """Apply an update file brought on a USB stick (exit 2 with the reason if it is refused;
+    the version in force stays)."""
+    kiosk = _start(ctx)
+    try:
+        _print_json(kiosk.apply_update(path.read_bytes(), source="usb"))
+    except WireError as error:
+        _fail(f"{path}: refused: {error.code}: {error.message}")
+
+
+@update.command("status")
+@click.pass_context
+def update_status(ctx: click.Context) -> None:
+    """The version of each kind in force, where it came from, and the last refusal."""
+    _print_json(_start(ctx).updates.status())
+
+
+@update.command("rollback")
+@click.argument("kind", type=click.Choice(["config", "blocklist", "roster", "model"]))
+@click.pass_context
+def update_rollback(ctx: click.Context, kind: str) -> None:
+    """Go back to the previous KIND version; the one rolled back is refused from then on."""
+    try:
+        _print_json(_start(ctx).updates.rollback(kind))
+    except WireError as error:
+        _fail(f"{error.code}: {error.message}")
 
 
 @main.command("demo")

@@ -75,22 +75,47 @@ def test_offer_prints_a_schedule_and_refuses_out_of_range():
     assert "between 5000 and 100000" in refused.stderr
 
 
-def test_agent_roster_import_and_login(tmp_path):
+def test_signed_roster_update_by_usb_then_login(tmp_path, config_path, central_key_file):
+    """kiosk-central signs a roster into a file; the terminal applies it; agents log in offline."""
     pin_hash = run("agent", "hash-pin", "--pin", "482913").stdout.strip()
     assert pin_hash.startswith("scrypt$")
     roster = tmp_path / "roster.json"
     roster.write_text(
         json.dumps({"agents": [{"agent_id": "A-1", "role": "agent", "county": "422801", "pin_hash": pin_hash}]})
     )
-    assert run("agent", "import-roster", str(roster), data_dir=tmp_path / "d").returncode == 0
-    good = run("agent", "login", "A-1", "--pin", "482913", data_dir=tmp_path / "d")
+    db, update = str(tmp_path / "central.db"), tmp_path / "roster.update"
+    published = run(
+        "update", "publish", "roster", str(roster), "--db", db, "--signing-key", str(central_key_file),
+        "--audience", "422801", "--out", str(update), module="sync.central_cli",
+    )  # fmt: skip
+    assert published.returncode == 0, published.stderr
+    assert json.loads(published.stdout)["version"] == 1
+
+    kiosk = ["--config", str(config_path)]
+    applied = run(*kiosk, "update", "apply", str(update), data_dir=tmp_path / "d")
+    assert applied.returncode == 0, applied.stderr
+    assert json.loads(applied.stdout)["outcome"] == "applied"
+    good = run(*kiosk, "agent", "login", "A-1", "--pin", "482913", data_dir=tmp_path / "d")
     assert good.returncode == 0 and "logged in: A-1" in good.stdout
-    bad = run("agent", "login", "A-1", "--pin", "000000", data_dir=tmp_path / "d")
+    bad = run(*kiosk, "agent", "login", "A-1", "--pin", "000000", data_dir=tmp_path / "d")
     assert bad.returncode == 2 and "4 attempts left" in bad.stderr
-    broken = tmp_path / "broken.json"
-    broken.write_text("{not json")
-    refused = run("agent", "import-roster", str(broken), data_dir=tmp_path / "d")
-    assert refused.returncode == 2 and "not a roster file" in refused.stderr
+
+    # an unsigned or edited file is refused and the roster in force stays
+    edited = tmp_path / "edited.update"
+    edited.write_bytes(update.read_bytes().replace(b"A-1", b"A-2"))
+    refused = run(*kiosk, "update", "apply", str(edited), data_dir=tmp_path / "d")
+    assert refused.returncode == 2 and "bad_digest" in refused.stderr
+    status = json.loads(run(*kiosk, "update", "status", data_dir=tmp_path / "d").stdout)
+    assert status["roster"]["version"] == 1 and status["roster"]["source"] == "usb"
+
+    # a roster the central side would refuse is never signed
+    roster.write_text(json.dumps({"agents": [{"agent_id": "A-1", "role": "boss", "county": "422801",
+                                              "pin_hash": pin_hash}]}))  # fmt: skip
+    invalid = run(
+        "update", "publish", "roster", str(roster), "--db", db, "--signing-key", str(central_key_file),
+        module="sync.central_cli",
+    )  # fmt: skip
+    assert invalid.returncode == 2 and "agents[0].role" in invalid.stderr
 
 
 def test_status_and_audit_verify(tmp_path):

@@ -29,7 +29,7 @@ def test_submit_seals_signs_and_numbers_envelopes_the_terminal_cannot_read(kiosk
     assert (first.seq, second.seq) == (1, 2) and first.terminal_id == kiosk.config.terminal.id
     queued = kiosk.outbox.pending()
     assert [q.envelope_id for q in queued] == [first.envelope_id, second.envelope_id]
-    terminal_public = kiosk.outbox._sealer.signing_key.public_key()
+    terminal_public = kiosk.outbox.signing_key.public_key()
     verify(parse(queued[0].wire), terminal_public)
     assert json.loads(open_sealed(parse(queued[0].wire), central.opening))["name"] == "测试丁"
     raw = b"".join(p.read_bytes() for p in kiosk.vault.data_dir.glob("vault.sqlite*"))
@@ -40,10 +40,10 @@ def test_terminal_key_is_made_once_0600_and_kept(tmp_path, config_path):
     first = Kiosk.start(config_path, tmp_path / "d")
     key_file = tmp_path / "d" / "terminal_key.pem"
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
-    public = first.outbox._sealer.signing_key.public_key().public_bytes_raw()
+    public = first.outbox.signing_key.public_key().public_bytes_raw()
     first.close()
     again = Kiosk.start(config_path, tmp_path / "d")
-    assert again.outbox._sealer.signing_key.public_key().public_bytes_raw() == public
+    assert again.outbox.signing_key.public_key().public_bytes_raw() == public
     again.close()
 
 

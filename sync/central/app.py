@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Request, Response
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,14 +17,17 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.central.ingest import MAX_BATCH_ENVELOPES, CentralError, IngestService
-from sync.central.store import CentralStore
+from sync.central.store import CentralStore, Terminal
+from sync.central.updates import UpdateService
 from sync.envelope import WIRE_VERSION
 from sync.keys import load_private_key
+from sync.update import KINDS
 
 MAX_BATCH_BYTES = 16 << 20
 NDJSON = "application/x-ndjson"
 DB_ENV = "KIOSK_CENTRAL_DB"
 SIGNING_KEY_ENV = "KIOSK_CENTRAL_SIGNING_KEY"
+UpdateKind = Literal[KINDS]  # type: ignore[valid-type]
 
 
 class ErrorDetail(BaseModel):
@@ -70,6 +74,19 @@ class EnrollResponse(BaseModel):
     sig: str
 
 
+class UpdateInfo(BaseModel):
+    kind: UpdateKind
+    version: int
+    audience: list[str]
+    issued_at: str
+    sha256: str = Field(description="SHA-256 of the update's bytes")
+    size: int
+
+
+class UpdateList(BaseModel):
+    updates: list[UpdateInfo] = Field(description="the newest update of each kind addressed to this terminal")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     wire_version: int
@@ -78,10 +95,22 @@ class Health(BaseModel):
 
 HTTP_CODES = {400: "malformed", 404: "not_found", 405: "method_not_allowed"}
 ERRORS = {status: {"model": ErrorBody} for status in (400, 403, 404, 409, 413, 415)}
+AUTH_ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 404)}
+TerminalId = Annotated[str, Header(alias="X-Terminal-Id", max_length=16, description="T-<county>-<serial>")]
+TerminalTime = Annotated[str, Header(alias="X-Terminal-Time", max_length=12, description="unix seconds")]
+TerminalSignature = Annotated[
+    str,
+    Header(
+        alias="X-Terminal-Signature",
+        max_length=128,
+        description="base64 Ed25519 over the request context, method, path, terminal id and time",
+    ),
+]
 
 
 def create_app(store: CentralStore, signing_key: ed25519.Ed25519PrivateKey) -> FastAPI:
     service = IngestService(store, signing_key)
+    update_service = UpdateService(store)
     app = FastAPI(
         title="County terminal central sync service",
         version=str(WIRE_VERSION),
@@ -141,6 +170,38 @@ def create_app(store: CentralStore, signing_key: ed25519.Ed25519PrivateKey) -> F
         wires = [line for line in bytes(body).split(b"\n") if line.strip()]  # an empty batch: no results
         outcomes = await run_in_threadpool(service.ingest, wires)
         return {"results": [outcome.as_dict() for outcome in outcomes]}
+
+    async def _terminal(request: Request, terminal_id: str, timestamp: str, signature: str) -> Terminal:
+        return await run_in_threadpool(
+            service.authenticate, terminal_id, timestamp, signature, request.method, request.url.path
+        )
+
+    @app.get("/v1/updates", response_model=UpdateList, responses=AUTH_ERRORS)
+    async def list_updates(
+        request: Request, terminal_id: TerminalId, timestamp: TerminalTime, signature: TerminalSignature
+    ) -> dict:
+        """The newest config, blocklist, roster and model update addressed to the signing terminal."""
+        terminal = await _terminal(request, terminal_id, timestamp, signature)
+        latest = await run_in_threadpool(update_service.latest_for, terminal)
+        return {"updates": [item.as_dict() for item in latest]}
+
+    @app.get(
+        "/v1/updates/{kind}/{version}",
+        responses={**AUTH_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+        response_class=Response,
+    )
+    async def get_update(
+        request: Request,
+        kind: Annotated[UpdateKind, PathParam()],
+        version: Annotated[int, PathParam(ge=1, lt=2**53)],
+        terminal_id: TerminalId,
+        timestamp: TerminalTime,
+        signature: TerminalSignature,
+    ) -> Response:
+        """One signed update, byte for byte (see sync/PROTOCOL.md section 8 for its layout)."""
+        terminal = await _terminal(request, terminal_id, timestamp, signature)
+        body = await run_in_threadpool(update_service.body_for, terminal, kind, version)
+        return Response(body, media_type="application/octet-stream")
 
     return app
 

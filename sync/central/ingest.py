@@ -8,6 +8,7 @@ import base64
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,14 +20,16 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy.exc import IntegrityError
 
 from sync.bundle import read_outbox_bundle, verify_bundle
-from sync.central.store import CentralStore, enrollment_codes, envelopes, now_iso, terminals
+from sync.central.store import CentralStore, Terminal, enrollment_codes, envelopes, now_iso, terminals
 from sync.envelope import (
+    MAX_CLOCK_SKEW_S,
     Envelope,
     Receipt,
     WireError,
     enrollment_answer_bytes,
     enrollment_request_bytes,
     parse,
+    terminal_request_bytes,
     verify,
 )
 from sync.keys import KeyFileError, ed25519_public
@@ -176,6 +179,32 @@ class IngestService:
                 .values(status="revoked", revoked_at=now_iso())
             )
         self._keys.pop(terminal_id, None)
+
+    def authenticate(
+        self, terminal_id: str, timestamp: str, signature: str, method: str, path: str, *, now: float | None = None
+    ) -> Terminal:
+        """The enrolled, active terminal that signed this request (method, path, time), or a
+        CentralError. The time must be within MAX_CLOCK_SKEW_S of ours, so a captured request
+        cannot be replayed later; `clock_skew` tells the terminal to retry on our clock."""
+        if not TERMINAL_ID.fullmatch(terminal_id) or not re.fullmatch(r"\d{1,12}", timestamp):
+            raise CentralError("unauthenticated", "send X-Terminal-Id, X-Terminal-Time and X-Terminal-Signature", 401)
+        terminal = self.store.terminal(terminal_id)
+        refusal = self._terminal_refusal(terminal_id, terminal)
+        if refusal:
+            raise refusal
+        assert terminal is not None and terminal.public_key is not None
+        key = self._keys.setdefault(terminal_id, ed25519_public(terminal.public_key))
+        try:
+            key.verify(
+                base64.b64decode(signature, validate=True),
+                terminal_request_bytes(method, path, terminal_id, int(timestamp)),
+            )
+        except (InvalidSignature, ValueError):
+            raise CentralError("bad_signature", "the request is not signed by the terminal's key", 401) from None
+        skew = int(timestamp) - (time.time() if now is None else now)
+        if abs(skew) > MAX_CLOCK_SKEW_S:
+            raise CentralError("clock_skew", f"the terminal clock is {skew:+.0f} s off; use the Date header", 401)
+        return terminal
 
     # --- ingest -------------------------------------------------------------------------
 

@@ -60,6 +60,18 @@ envelopes = sa.Table(
     sa.UniqueConstraint("terminal_id", "seq", name="envelopes_terminal_seq"),
 )
 
+updates = sa.Table(
+    "updates",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("version", sa.BigInteger, primary_key=True),  # grows per kind, across audiences
+    sa.Column("audience", sa.String(4000), nullable=False),  # JSON list: "*", county codes, terminal ids
+    sa.Column("issued_at", sa.String(32), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),  # the signed update, byte for byte
+)
+
 
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

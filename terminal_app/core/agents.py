@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+import sqlite_utils
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -92,13 +93,18 @@ class AgentDirectory:
 
     def __init__(self, vault: Vault, policy: AgentPolicy, audit: AuditLog, *, clock: Callable[[], float] = time.time):
         self._vault = vault
-        self._policy = policy
+        self.policy = policy
         self._audit = audit
         self._clock = clock
         self._actor_key = derive_subkey(vault.key, b"county-terminal/agent-actor/v1")
 
     def replace_roster(self, agents: Iterable[Agent]) -> int:
-        """Swap in a whole roster atomically (it arrives as one signed bundle)."""
+        """Swap in a whole roster atomically, in its own transaction."""
+        with self._vault.transaction() as db:
+            return self.write_roster(db, agents)
+
+    def write_roster(self, db: sqlite_utils.Database, agents: Iterable[Agent]) -> int:
+        """Swap in a whole roster inside the caller's transaction (a signed roster update)."""
         rows = [
             {
                 "agent_id": a.agent_id,
@@ -109,10 +115,9 @@ class AgentDirectory:
             }
             for a in agents
         ]
-        with self._vault.transaction() as db:
-            db.execute("DELETE FROM agents")
-            db["agents"].insert_all(rows, pk="agent_id")
-            self._audit.append("roster_replaced", agents=len(rows))
+        db.execute("DELETE FROM agents")
+        db["agents"].insert_all(rows, pk="agent_id")
+        self._audit.append("roster_replaced", agents=len(rows))
         return len(rows)
 
     def get(self, agent_id: str) -> Agent | None:
@@ -153,28 +158,28 @@ class AgentDirectory:
             with self._vault.transaction() as db:
                 db.execute("DELETE FROM agent_failures WHERE agent_id = ?", [actor])
                 self._audit.append("login", actor=actor, role=str(agent.role))
-            return AgentSession(agent.agent_id, agent.role, agent.county, now, now + self._policy.session_minutes * 60)
+            return AgentSession(agent.agent_id, agent.role, agent.county, now, now + self.policy.session_minutes * 60)
         if agent is not None and good and not agent.active:
             self._audit.append("login_refused_inactive", actor=actor)
             raise LoginError(Reason("inactive", "该工号已停用", "This agent id has been deactivated"))
         failures += 1
-        locked = failures >= self._policy.lockout_after
+        locked = failures >= self.policy.lockout_after
         with self._vault.transaction() as db:
             db["agent_failures"].upsert(
                 {
                     "agent_id": actor,
                     "failures": 0 if locked else failures,
-                    "locked_until": now + self._policy.lockout_minutes * 60 if locked else 0.0,
+                    "locked_until": now + self.policy.lockout_minutes * 60 if locked else 0.0,
                 },
                 pk="agent_id",
             )
             self._audit.append("login_failed", actor=actor, locked=locked)
         if locked:
-            minutes = self._policy.lockout_minutes
+            minutes = self.policy.lockout_minutes
             raise LoginError(
                 Reason("locked", f"错误次数过多，已锁定{minutes}分钟", f"Too many wrong PINs; locked for {minutes} min")
             )
-        left = self._policy.lockout_after - failures
+        left = self.policy.lockout_after - failures
         raise LoginError(
             Reason(
                 WRONG_CREDENTIALS.code,

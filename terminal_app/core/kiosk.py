@@ -6,17 +6,23 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from kiosk_config import KioskConfig, load_config
+from kiosk_config.loader import _problems
+from kiosk_config.updates import ConfigOverlay, ContentError, ModelCard, Roster
 from sync.bundle import read_receipts, write_outbox_bundle
 from sync.client import SyncClient, enroll
 from sync.keys import ed25519_public, load_or_create_signing_key, x25519_public
-from terminal_app.core.agents import AgentDirectory, AgentSession
+from terminal_app.core.agents import Agent, AgentDirectory, AgentSession, Role
 from terminal_app.core.audit import AuditLog
+from terminal_app.core.blocklist import Blocklist
 from terminal_app.core.flow import ApplicationFlow, wipe_abandoned_drafts
 from terminal_app.core.outbox import Outbox, Sealer
+from terminal_app.core.updates import Handler, UpdateStore
 from terminal_app.core.vault import Vault
 
 DATA_DIR_ENV = "KIOSK_DATA_DIR"
@@ -40,6 +46,10 @@ class Kiosk:
     agents: AgentDirectory
     outbox: Outbox
     drafts_wiped_at_start: int = 0
+    local_config: KioskConfig | None = None  # the file's config, before central config updates
+    updates: UpdateStore = field(init=False)
+    blocklist: Blocklist = field(default_factory=Blocklist)
+    model_card: ModelCard | None = None
 
     @classmethod
     def start(
@@ -50,19 +60,65 @@ class Kiosk:
         clock: Callable[[], float] = time.time,
     ) -> Kiosk:
         """Load the config (ConfigError if invalid), open the vault and the terminal key (both made
-        on first start), wipe drafts left by a crash."""
+        on first start), put the downstream updates in force, wipe drafts left by a crash."""
         config = load_config(config_path or os.environ.get(CONFIG_ENV) or None)
         vault = Vault(data_dir or default_data_dir(), clock=clock)
         audit = AuditLog(vault, clock=clock)
         signing_key = load_or_create_signing_key(vault.data_dir / SIGNING_KEY_FILE)
-        sealer = Sealer(
-            config.terminal.id, config.terminal.county, signing_key, x25519_public(config.central.hpke_public_key)
-        )
+        sealer = _sealer(config, signing_key)
         outbox = Outbox(vault, sealer, clock=clock)
         adopted = outbox.adopt_legacy_applications()
         wiped = wipe_abandoned_drafts(vault, audit)
+        agents = AgentDirectory(vault, config.agents, audit, clock=clock)
+        kiosk = cls(config, vault, audit, agents, outbox, wiped, local_config=config)
+        kiosk.updates = UpdateStore(
+            vault,
+            audit,
+            kiosk._update_handlers(),
+            terminal_id=config.terminal.id,
+            county=config.terminal.county,
+            trusted_keys=kiosk.central_keys,
+            clock=clock,
+        )
+        for kind in ("config", "roster", "blocklist", "model"):  # config first: it may rotate central keys
+            kiosk.updates.load(kind)
         audit.append("kiosk_started", terminal=config.terminal.id, drafts_wiped=wiped, legacy_adopted=adopted)
-        return cls(config, vault, audit, AgentDirectory(vault, config.agents, audit, clock=clock), outbox, wiped)
+        return kiosk
+
+    # --- downstream updates -------------------------------------------------------------------
+
+    def _update_handlers(self) -> dict[str, Handler]:
+        return {
+            "config": Handler(prepare=self._merged_config, activate=self._use_config),
+            "roster": Handler(commit=self._write_roster),
+            "blocklist": Handler(prepare=Blocklist.from_file, activate=lambda b: setattr(self, "blocklist", b)),
+            "model": Handler(activate=lambda card: setattr(self, "model_card", card)),
+        }
+
+    def _merged_config(self, overlay: ConfigOverlay) -> KioskConfig:
+        try:
+            return overlay.apply_to(self.local_config or self.config)
+        except ValidationError as exc:
+            raise ContentError("config", _problems(exc)) from None
+
+    def _use_config(self, config: KioskConfig) -> None:
+        self.config = config
+        self.agents.policy = config.agents
+        self.outbox.sealer = Sealer(
+            config.terminal.id,
+            config.terminal.county,
+            self.outbox.signing_key,
+            x25519_public(config.central.hpke_public_key),
+        )
+
+    def _write_roster(self, db, roster: Roster) -> None:
+        self.agents.write_roster(
+            db, [Agent(a.agent_id, Role(a.role), a.county, a.pin_hash, a.active) for a in roster.agents]
+        )
+
+    def apply_update(self, raw: bytes, source: str) -> dict:
+        """Verify and apply one downstream update (from a sync or a USB stick)."""
+        return self.updates.apply(raw, source=source)
 
     def new_application(self, agent: AgentSession | None = None, **clocks) -> ApplicationFlow:
         return ApplicationFlow(self.config, self.vault, self.audit, self.outbox, agent=agent, **clocks)
@@ -76,6 +132,7 @@ class Kiosk:
             "agents": len(self.agents.roster()),
             "audit_records": self.vault.db["audit"].count,
             "sync": self.outbox.status(),
+            "updates": self.updates.status(),
         }
 
     def central_keys(self) -> list:
@@ -85,7 +142,12 @@ class Kiosk:
         """The client that drains this terminal's outbox to `server` (default: the config's URL)."""
         url = server or str(self.config.central.url)
         return SyncClient(
-            self.outbox, url, self.central_keys(), lock_path=self.vault.data_dir / SYNC_LOCK_FILE, **options
+            self.outbox,
+            url,
+            self.central_keys(),
+            lock_path=self.vault.data_dir / SYNC_LOCK_FILE,
+            updates=self.updates,
+            **options,
         )
 
     def enroll(self, code: str, server: str | None = None) -> dict:
@@ -122,3 +184,9 @@ class Kiosk:
 
     def close(self) -> None:
         self.vault.close()
+
+
+def _sealer(config: KioskConfig, signing_key) -> Sealer:
+    return Sealer(
+        config.terminal.id, config.terminal.county, signing_key, x25519_public(config.central.hpke_public_key)
+    )

@@ -49,12 +49,12 @@ class QueuedEnvelope:
 class Outbox:
     def __init__(self, vault: Vault, sealer: Sealer, *, clock: Callable[[], float] = time.time):
         self._vault = vault
-        self._sealer = sealer
+        self.sealer = sealer
         self._clock = clock
 
     @property
     def signing_key(self) -> ed25519.Ed25519PrivateKey:
-        return self._sealer.signing_key
+        return self.sealer.signing_key
 
     # --- in ---------------------------------------------------------------------------
 
@@ -71,7 +71,7 @@ class Outbox:
         """Inside the caller's transaction: take the next sequence number, seal, queue."""
         plaintext = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
         seq = db.execute("SELECT last_seq FROM sync_state WHERE id = 1").fetchone()[0] + 1
-        envelope = self._sealer.seal(seq, plaintext, schema)
+        envelope = self.sealer.seal(seq, plaintext, schema)
         db.execute("UPDATE sync_state SET last_seq = ? WHERE id = 1", [seq])
         db["outbox"].insert(
             {

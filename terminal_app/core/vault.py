@@ -79,8 +79,30 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db["sync_state"].insert({"id": 1, "last_seq": 0, "failures": 0})
 
 
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Downstream updates in force: one row per kind (config, blocklist, roster, model)."""
+    db["updates"].create(
+        {
+            "kind": str,
+            "version": int,
+            "sha256": str,
+            "issued_at": str,
+            "applied_at": float,
+            "source": str,
+            "previous_version": int,
+            "previous_sha256": str,
+            "floor": int,  # versions up to this one were rolled back: refuse them
+            "refused_version": int,
+            "refused_code": str,
+        },
+        pk="kind",
+        not_null={"version", "floor"},
+        defaults={"version": 0, "floor": 0},
+    )
+
+
 # Append only: a released migration is never edited, a change is a new function.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
