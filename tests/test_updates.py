@@ -10,11 +10,11 @@ import time
 
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
 from sync.central.store import CentralStore
 from sync.central.updates import UpdateService
-from sync.envelope import WireError, terminal_request_bytes
+from sync.envelope import WireError, open_sealed, parse, terminal_request_bytes
 from sync.keys import public_b64
 from sync.update import MAGIC, build_update, parse_update
 from terminal_app.core.agents import hash_pin
@@ -279,3 +279,30 @@ def test_a_terminal_with_a_wrong_clock_still_gets_its_updates(tmp_path, central,
     report = client.sync_once()
     assert report.ok and [u["outcome"] for u in report.updates] == ["applied"]
     assert abs(client._clock_offset) < 5
+
+
+def test_a_crash_before_the_vault_commit_leaves_the_old_version_in_force(kiosk, central, config_path):
+    kiosk.apply_update(signed(central, "roster", 1, roster_files("A-1")), source="http")
+    v2 = signed(central, "roster", 2, roster_files("A-2"))
+    # the state a crash leaves between renaming the new file into place and the vault transaction
+    (kiosk.updates.directory / "roster-0000000002.update").write_bytes(v2)
+    again = restart(kiosk, config_path)
+    assert [a.agent_id for a in again.agents.roster()] == ["A-1"] and again.updates.wants("roster", 2)
+    assert again.apply_update(v2, source="http")["outcome"] == "applied"
+    assert [a.agent_id for a in again.agents.roster()] == ["A-2"]
+
+
+def test_a_new_opening_key_seals_the_next_applications_to_it(kiosk, central):
+    new_opening = x25519.X25519PrivateKey.generate()
+    rotation = (
+        "[central]\n"
+        f'url = "{kiosk.config.central.url}"\n'
+        f'hpke_public_key = "{public_b64(new_opening)}"\n'
+        f'signing_public_keys = ["{public_b64(central.signing)}"]\n'
+    ).encode()
+    kiosk.apply_update(signed(central, "config", 1, {"config.toml": rotation}), source="http")
+    kiosk.outbox.submit({"application_id": "after-rotation"})
+    (wire,) = kiosk.vault.db.execute("SELECT wire FROM outbox").fetchone()
+    assert json.loads(open_sealed(parse(wire), new_opening))["application_id"] == "after-rotation"
+    with pytest.raises(WireError):
+        open_sealed(parse(wire), central.opening)
