@@ -36,7 +36,7 @@ def _field_name(loc: tuple) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def _problems(exc: ValidationError) -> list[str]:
+def field_problems(exc: ValidationError) -> list[str]:
     problems = []
     for error in exc.errors():
         message = error["msg"].removeprefix("Value error, ")
@@ -51,7 +51,7 @@ def parse_config(data: dict, *, source: str = "<dict>") -> KioskConfig:
     try:
         return KioskConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(source, _problems(exc)) from None
+        raise ConfigError(source, field_problems(exc)) from None
 
 
 def load_config(path: Path | str | None = None) -> KioskConfig:

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from kiosk_config.loader import _problems
+from kiosk_config.loader import field_problems
 from kiosk_config.schema import (
     Agents,
     Catalogue,
@@ -56,9 +56,10 @@ class ConfigOverlay(_Strict):
     agents: Agents | None = None
 
     def apply_to(self, base: KioskConfig) -> KioskConfig:
+        """`base` with this update's sections in place of its own; ContentError if that is invalid."""
         merged = base.model_dump(mode="json")
         merged.update(self.model_dump(mode="json", exclude_none=True))
-        return KioskConfig.model_validate(merged)
+        return _validated("config", KioskConfig, merged)
 
 
 class RosterEntry(_Strict):
@@ -119,7 +120,7 @@ def _validated(kind: str, model: type[_Strict], data: object) -> _Strict:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ContentError(kind, _problems(exc)) from None
+        raise ContentError(kind, field_problems(exc)) from None
 
 
 def _json(kind: str, files: dict[str, bytes], name: str) -> object:

@@ -9,11 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from kiosk_config import KioskConfig, load_config
-from kiosk_config.loader import _problems
-from kiosk_config.updates import ConfigOverlay, ContentError, ModelCard, Roster
+from kiosk_config.updates import ConfigOverlay, ModelCard, Roster
 from sync.bundle import read_receipts, write_outbox_bundle
 from sync.client import SyncClient, enroll
 from sync.keys import ed25519_public, load_or_create_signing_key, x25519_public
@@ -96,10 +93,7 @@ class Kiosk:
         }
 
     def _merged_config(self, overlay: ConfigOverlay) -> KioskConfig:
-        try:
-            return overlay.apply_to(self.local_config or self.config)
-        except ValidationError as exc:
-            raise ContentError("config", _problems(exc)) from None
+        return overlay.apply_to(self.local_config or self.config)
 
     def _use_config(self, config: KioskConfig) -> None:
         self.config = config
