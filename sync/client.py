@@ -256,6 +256,8 @@ def _answer(response: requests.Response) -> dict:
         data = response.json()
     except ValueError:
         data = None
+    except requests.RequestException as error:  # a streamed body broke off while being read
+        raise WireError("connection_lost", f"the answer broke off: {type(error).__name__}") from None
     if not isinstance(data, dict):
         raise WireError("bad_response", f"HTTP {response.status_code} without a JSON object body")
     if response.status_code != 200:
@@ -268,7 +270,7 @@ def _answer(response: requests.Response) -> dict:
 def _error_code(response: requests.Response) -> str | None:
     try:
         return response.json()["error"]["code"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, requests.RequestException):
         return None
 
 
