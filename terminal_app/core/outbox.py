@@ -216,17 +216,22 @@ class Outbox:
             "held": db["held"].count,
             "delivered": db["delivered"].count,
             "last_seq": state["last_seq"],
-            "last_attempt_at": _iso(state["last_attempt_at"]),
-            "last_success_at": _iso(state["last_success_at"]),
+            "last_attempt_at": iso_utc(state["last_attempt_at"]),
+            "last_success_at": iso_utc(state["last_success_at"]),
             "last_error": None
             if state["last_error_code"] is None
-            else {"code": state["last_error_code"], "message": state["last_error"], "at": _iso(state["last_error_at"])},
+            else {
+                "code": state["last_error_code"],
+                "message": state["last_error"],
+                "at": iso_utc(state["last_error_at"]),
+            },
             "consecutive_failures": state["failures"],
             "enrolled_url": state["enrolled_url"],
         }
 
 
-def _iso(ts: float | None) -> str | None:
+def iso_utc(ts: float | None) -> str | None:
+    """A unix time as the UTC ISO form status reports use (seconds)."""
     if ts is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))

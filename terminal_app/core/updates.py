@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -29,6 +28,7 @@ from sync.envelope import WireError
 from sync.files import write_atomically
 from sync.update import Update, parse_update
 from terminal_app.core.audit import AuditLog
+from terminal_app.core.outbox import iso_utc
 from terminal_app.core.vault import Vault, VaultError
 
 UPDATES_DIR = "updates"
@@ -104,7 +104,7 @@ class UpdateStore:
             out[kind] = {
                 "version": held.version,
                 "issued_at": held.issued_at,
-                "applied_at": _iso(held.applied_at),
+                "applied_at": iso_utc(held.applied_at),
                 "source": held.source,
                 "previous_version": held.previous_version,
                 "refused": None
@@ -126,16 +126,16 @@ class UpdateStore:
         except WireError as error:
             self._audit.append("update_refused", source=source, code=error.code)
             raise
+        held = self.installed(update.kind)
+        if (update.version, update.sha256) == (held.version, held.sha256):  # the very bytes in force
+            return {**update.describe(), "outcome": "unchanged"}
         try:
-            self._check(update)
+            self._check(update, held)
             content = self._handlers[update.kind].prepare(READERS[update.kind](update.files))
         except ContentError as error:
             self._refuse(update, WireError("invalid_content", str(error)), source)
         except WireError as error:
-            if error.code == "already_applied":
-                return {**update.describe(), "outcome": "unchanged"}
             self._refuse(update, error, source)
-        held = self.installed(update.kind)
         write_atomically(self._path(update.kind, update.version), [raw], mode=0o600)
         self._commit(update, content, source, previous=(held.version, held.sha256), floor=held.floor)
         self._audit.append("update_applied", kind=update.kind, version=update.version, source=source)
@@ -143,15 +143,12 @@ class UpdateStore:
         self._prune(update.kind)
         return {**update.describe(), "outcome": "applied"}
 
-    def _check(self, update: Update) -> None:
+    def _check(self, update: Update, held: Installed) -> None:
         if update.kind not in self._handlers:
             raise WireError("unknown_kind", f"this terminal does not take {update.kind} updates")
         update.verify(self._trusted_keys())
         if not update.addressed_to(self._terminal_id, self._county):
             raise WireError("not_addressed", f"the update is for {', '.join(update.audience)}, not this terminal")
-        held = self.installed(update.kind)
-        if update.version == held.version and update.sha256 == held.sha256:
-            raise WireError("already_applied", "this version is already in force")
         if held.version < update.version <= held.floor:
             raise WireError(
                 "rolled_back", f"{update.kind} version {update.version} was rolled back here; send a newer one"
@@ -255,7 +252,3 @@ class UpdateStore:
         self._handlers[kind].activate(content)
         self._prune(kind)
         return {**update.describe(), "outcome": "rolled_back", "refused_up_to": held.version}
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
