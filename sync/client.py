@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import hashlib
 import random
 import threading
 import time
@@ -185,8 +186,12 @@ class SyncClient:
             response = self._signed_get(f"/v1/updates/{kind}/{version}")
             if response.status_code != 200:
                 _answer(response)  # raises with the service's code
+            # a download that broke is a transport failure (fetched again next time), never a refusal
+            body = _capped_body(response, MAX_UPDATE_BYTES)
+            if hashlib.sha256(body).hexdigest() != item.get("sha256"):
+                raise WireError("connection_lost", f"the {kind} update arrived incomplete; it is fetched again")
             try:
-                report.updates.append(store.apply(_capped_body(response, MAX_UPDATE_BYTES), source="http"))
+                report.updates.append(store.apply(body, source="http"))
             except WireError as refused:
                 report.updates.append(
                     {

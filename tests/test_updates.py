@@ -20,6 +20,7 @@ from sync.update import MAGIC, build_update, parse_update
 from terminal_app.core.agents import hash_pin
 from terminal_app.core.blocklist import make_blocklist_files
 from terminal_app.core.kiosk import Kiosk
+from tests.fault_proxy import FaultProxy, Plan
 from tests.test_sync import enrolled_kiosk
 
 from .conftest import id_number
@@ -306,3 +307,26 @@ def test_a_new_opening_key_seals_the_next_applications_to_it(kiosk, central):
     assert json.loads(open_sealed(parse(wire), new_opening))["application_id"] == "after-rotation"
     with pytest.raises(WireError):
         open_sealed(parse(wire), central.opening)
+
+
+def test_cut_answers_while_fetching_updates_fail_cleanly_and_the_next_sync_applies(
+    tmp_path, central, central_db, central_server
+):
+    """Found by the interleavings test: a listing cut off mid-body escaped as a requests error."""
+    kiosk = enrolled_kiosk(tmp_path / "t", central, central_db, central_server.url)
+    UpdateService(CentralStore(central_db), central.signing).publish("config", {"config.toml": RISK}, ["*"])
+    proxy = FaultProxy(central_server.port, [Plan(cut_response_after=n) for n in (40, 200, 330, 600, 900)])
+    try:
+        client = kiosk.sync_client(proxy.url)
+        errors = []
+        for _ in range(10):
+            report = client.sync_once()  # never raises: a cut is a report with an error code
+            if report.ok:
+                break
+            errors.append(report.error.code)
+            assert kiosk.config.risk.fraud_refer == 400  # nothing half-applied
+        assert report.ok and [u["outcome"] for u in report.updates] == ["applied"], report.as_dict()
+        assert errors and set(errors) <= {"connection_lost", "bad_response", "unreachable", "truncated"}, errors
+        assert kiosk.config.risk.fraud_refer == 300
+    finally:
+        proxy.close()
