@@ -5,7 +5,7 @@ The central side checks them before signing, the terminal again before applying.
   section whole. The terminal's own identity (`[terminal]`) never comes from central.
 - roster: `roster.json`, every field agent who may log in at this terminal, with scrypt PIN hashes.
 - blocklist: `blocklist.json`, HMAC-SHA256 digests of ID numbers and phone numbers, and the key.
-- model: `model_card.json` and the files it lists (the risk scoring issue fills this in).
+- model: `model_card.json` and the ONNX files it lists, checked by ondevice_models.runtime.
 """
 
 from __future__ import annotations
@@ -110,12 +110,6 @@ class BlocklistFile(_Strict):
         return values
 
 
-class ModelCard(_Strict):
-    model_config = _Strict.model_config | {"extra": "allow"}  # the scoring issue owns the rest
-    model_version: str = Field(min_length=1, max_length=64)
-    files: list[str] = Field(min_length=1)
-
-
 def _validated(kind: str, model: type[_Strict], data: object) -> _Strict:
     try:
         return model.model_validate(data)
@@ -153,12 +147,20 @@ def read_blocklist(files: dict[str, bytes]) -> BlocklistFile:
     return _validated("blocklist", BlocklistFile, _json("blocklist", files, BLOCKLIST_FILE))
 
 
-def read_model_card(files: dict[str, bytes]) -> ModelCard:
-    card = _validated("model", ModelCard, _json("model", files, MODEL_CARD_FILE))
-    missing = [name for name in card.files if name not in files]
-    if missing:
-        raise ContentError("model", [f"files: {', '.join(missing)} listed in the card but not in the update"])
-    return card
+def read_model_bundle(files: dict[str, bytes]):
+    """The bundle, loaded and checked as the terminal uses it: card schema, ONNX graphs against
+    the card, the card's golden rows reproduced. Returns an ondevice_models ModelBundle."""
+    from ondevice_models.runtime import BundleError, ModelBundle  # onnxruntime: only when needed
+
+    try:
+        return ModelBundle.from_files(files)
+    except BundleError as error:
+        raise ContentError("model", error.problems) from None
 
 
-READERS = {"config": read_config_overlay, "roster": read_roster, "blocklist": read_blocklist, "model": read_model_card}
+READERS = {
+    "config": read_config_overlay,
+    "roster": read_roster,
+    "blocklist": read_blocklist,
+    "model": read_model_bundle,
+}

@@ -14,12 +14,18 @@ DIR/model_card.json.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from ondevice_models.card import CARD_VERSION, MODEL_FILES
 from ondevice_models.data import Dataset, german_credit_path
+from ondevice_models.form_mapping import DEFAULT_MAPPING
+from ondevice_models.fraud import DEFAULT_WEIGHTS
+from ondevice_models.runtime import CARD_FILE, BundleError, ModelBundle
 from ondevice_models.train import (
     BASE_ODDS,
     BASE_POINTS,
@@ -34,7 +40,6 @@ from ondevice_models.train import (
 
 ML_OPSET, ONNX_OPSET = 3, 15
 PARITY_TOLERANCE = 1e-5
-CARD_VERSION = 1
 
 
 def feature_matrix(scorecard: Scorecard, data: Dataset) -> np.ndarray:
@@ -186,7 +191,45 @@ def parity(models: TrainedModels, directory: Path, data: Dataset | None = None) 
     }
 
 
-def model_card(models: TrainedModels, metrics: dict, version: str) -> dict:
+GOLDEN_ROWS = 8
+BAND_EDGES = (520.0, 600.0, 650.0, 700.0)  # the default config's credit thresholds and band floors
+
+
+def golden_rows(models: TrainedModels) -> list[dict]:
+    """The first test rows with the native models' outputs: a faithful copy of the ONNX files
+    reproduces them, which the terminal checks before it uses a bundle."""
+    data = models.test.take(np.arange(GOLDEN_ROWS))
+    native = models.native_outputs(data)
+    rows = feature_matrix(models.scorecard, data)
+    return [
+        {
+            "features": [float(v) for v in rows[i]],
+            "points": float(native["points"][i]),
+            "scorecard_pd": float(native["scorecard_pd"][i]),
+            "gbm_pd": float(native["gbm_pd"][i]),
+        }
+        for i in range(GOLDEN_ROWS)
+    ]
+
+
+def score_bands(models: TrainedModels) -> list[dict]:
+    """The score band table: the test split's applicants and bad rate between the thresholds."""
+    points = models.native_outputs(models.test)["points"]
+    edges = (None, *BAND_EDGES, None)
+    bands = []
+    for low, high in itertools.pairwise(edges):
+        inside = np.ones(len(points), dtype=bool)
+        if low is not None:
+            inside &= points >= low
+        if high is not None:
+            inside &= points < high
+        count = int(inside.sum())
+        rate = round(float(models.test.bad[inside].mean()), 4) if count else None
+        bands.append({"min_points": low, "max_points": high, "test_count": count, "test_bad_rate": rate})
+    return bands
+
+
+def model_card(models: TrainedModels, metrics: dict, version: str, trained_at: str) -> dict:
     full = {**{k: np.concatenate([models.train.columns[k], models.test.columns[k]]) for k in models.train.columns}}
     features = []
     points = models.scorecard.attribute_points()
@@ -211,7 +254,8 @@ def model_card(models: TrainedModels, metrics: dict, version: str) -> dict:
     return {
         "card_version": CARD_VERSION,
         "model_version": version,
-        "files": ["scorecard.onnx", "gbm.onnx"],
+        "trained_at": trained_at,
+        "files": list(MODEL_FILES),
         "inputs": {"name": "features", "dtype": "float32", "categorical_encoding": "index in categories"},
         "features": features,
         "scaling": {"base_points": BASE_POINTS, "base_odds_good_to_bad": BASE_ODDS, "points_to_double_odds": PDO},
@@ -222,10 +266,16 @@ def model_card(models: TrainedModels, metrics: dict, version: str) -> dict:
             "split": metrics["rows"],
         },
         "metrics": {k: metrics[k] for k in ("scorecard", "gbm", "published")},
+        "score_bands": score_bands(models),
+        "form_mapping": DEFAULT_MAPPING,
+        "fraud": DEFAULT_WEIGHTS,
+        "golden_rows": golden_rows(models),
     }
 
 
-def export(out: Path, version: str, models: TrainedModels | None = None) -> tuple[TrainedModels, dict]:
+def export(out: Path, version: str, trained_at: str, models: TrainedModels | None = None) -> tuple[TrainedModels, dict]:
+    """Train (unless given the models), write the bundle to `out` and load it back the way the
+    terminal does: a bundle the runtime would refuse is never left behind as if it were good."""
     import onnx
 
     models = models or train_models()
@@ -234,9 +284,14 @@ def export(out: Path, version: str, models: TrainedModels | None = None) -> tupl
     onnx.save(build_scorecard_onnx(models.scorecard), out / "scorecard.onnx")
     onnx.save(build_gbm_onnx(models.gbm, count), out / "gbm.onnx")
     metrics = report(models)
-    card = model_card(models, metrics, version)
+    card = model_card(models, metrics, version, trained_at)
     card["parity_max_abs_diff"] = parity(models, out)
-    (out / "model_card.json").write_text(json.dumps(card, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    try:
+        ModelBundle.from_directory(out)
+    except BundleError:
+        (out / CARD_FILE).unlink()
+        raise
     return models, card
 
 
@@ -248,8 +303,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--version", default="credit-de-1")
+    parser.add_argument("--trained-at", default=datetime.now(UTC).date().isoformat(), help="date in the card")
     args = parser.parse_args()
-    models, card = export(args.out, args.version)
+    models, card = export(args.out, args.version, args.trained_at)
     print_report(report(models))
     print(f"ONNX vs native, largest difference on the test split: {card['parity_max_abs_diff']}")
     worst = max(card["parity_max_abs_diff"].values())

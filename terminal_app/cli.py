@@ -298,6 +298,106 @@ def bundle_receipts(ctx: click.Context, path: Path) -> None:
         sys.exit(EXIT_UNSYNCED)
 
 
+# --- scoring and the model ---------------------------------------------------------------------
+
+
+@main.command("score")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def score_cmd(ctx: click.Context, path: Path, as_json: bool) -> None:
+    """Score one application (JSON: id_number, form, liveness, ...) with the model in force:
+    fraud and credit scores, decision, reasons, offer. Exit 2 naming the field if the input is
+    malformed or out of range; nothing is scored then. A what-if: not counted for velocity."""
+    from terminal_app.core.decision import decide_with_offer
+    from terminal_app.core.scoring import ScoringRefused, parse_request
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        _fail(f"{path}: not UTF-8 JSON ({error})")
+    kiosk = _start(ctx)
+    try:
+        request = parse_request(data)
+        result = kiosk.scorer.score(request, record=False)
+    except ScoringRefused as refused:
+        _fail(f"{path}: not scored:\n" + "\n".join(f"  {p}" for p in refused.problems))
+    decision, offer = decide_with_offer(result, kiosk.config.risk, kiosk.config.catalogue, request.form)
+    kiosk.audit.append("scored_what_if", model=result.model_version, outcome=str(decision.outcome))
+    out = {
+        "fraud_score": result.fraud_score,
+        "credit_score": result.credit_score,
+        "decision": str(decision.outcome),
+        "reasons": [r.as_dict() for r in decision.reasons],
+        "offer": offer.as_json() if offer else None,
+        "model_version": result.model_version,
+        "timings_ms": result.details["timings_ms"],
+        "fraud_reasons": [r.as_dict() for r in result.fraud_reasons],
+        "credit_reasons": [r.as_dict() for r in result.credit_reasons],
+        "challenger_gbm_pd": result.details["challenger_gbm_pd"],
+    }
+    if as_json:
+        _print_json(out)
+        return
+    click.echo(f"fraud score {out['fraud_score']}, credit score {out['credit_score']}: {out['decision']}")
+    for reason in decision.reasons:
+        click.echo(f"  {reason}")
+    if offer:
+        click.echo(f"offer: {offer.amount} CNY, {offer.term_months} months, {offer.annual_rate:.2%} a year")
+    click.echo(f"model {out['model_version']}, {out['timings_ms']['total']:.1f} ms")
+
+
+@main.group()
+def model() -> None:
+    """The on-device risk model bundle."""
+
+
+@model.command("verify")
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def model_verify(ctx: click.Context, bundle: Path) -> None:
+    """Check a model bundle before it goes to terminals: a signed update file (signature by a
+    central key this config trusts, kind, card schema, ONNX graphs, golden rows), or an unsigned
+    export directory (all but the signature). Exit 2 with each problem found."""
+    from ondevice_models.runtime import BundleError, ModelBundle
+    from sync.keys import ed25519_public
+    from sync.update import parse_update
+
+    signature: dict = {"signed": False}
+    try:
+        if bundle.is_dir():
+            loaded = ModelBundle.from_directory(bundle)
+        else:
+            update = parse_update(bundle.read_bytes())
+            if update.kind != "model":
+                _fail(f"{bundle}: a {update.kind} update, not a model bundle")
+            keys = [ed25519_public(k) for k in load_config(ctx.obj["config"]).central.signing_public_keys]
+            update.verify(keys)
+            signature = {"signed": True, **update.describe()}
+            loaded = ModelBundle.from_files(update.files)
+    except ConfigError as error:
+        _fail(str(error))
+    except WireError as error:
+        _fail(f"{bundle}: refused: {error.code}: {error.message}")
+    except BundleError as error:
+        _fail(f"{bundle}: not a usable model bundle:\n" + "\n".join(f"  {p}" for p in error.problems))
+    card = loaded.card
+    _print_json(
+        {
+            "ok": True,
+            **signature,
+            "model_version": card.model_version,
+            "trained_at": card.trained_at,
+            "features": [f.name for f in card.features],
+            "golden_rows_reproduced": len(card.golden_rows),
+            "session_ms": round(loaded.session_ms, 1),
+            "metrics": {
+                k: {m: v for m, v in card.metrics[k].items() if m != "calibration"} for k in ("scorecard", "gbm")
+            },
+        }
+    )
+
+
 @main.group()
 def update() -> None:
     """Downstream updates from the central service: config, blocklist, agent roster, model."""

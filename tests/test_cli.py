@@ -147,3 +147,75 @@ def test_central_keygen_prints_config_keys_and_never_overwrites(tmp_path):
     assert oct((tmp_path / "keys" / "opening_key.pem").stat().st_mode & 0o777) == "0o600"
     again = run("keygen", str(tmp_path / "keys"), module="sync.central_cli")
     assert again.returncode != 0 and "never overwritten" in again.stderr
+
+
+def _application(tmp_path: Path, **changes) -> Path:
+    form = {
+        "amount": "20000", "term_months": 12, "purpose": "green_ev", "phone": "13800138000",
+        "employment": "farmer", "housing": "own", "monthly_income": 4000, "dependants": 2, "existing_credits": 0,
+        "years_employed": 15, "savings": 8000, "repayment_history": "on_time", "assets": "real_estate",
+    }  # fmt: skip
+    data = {
+        "id_number": id_number(seed=3),
+        "form": {**form, **changes.pop("form", {})},
+        "liveness": {"spoof_score": 0.04, "face_match_score": 0.88},
+        "local_time": "2026-11-25T10:15:00",
+        **changes,
+    }
+    path = tmp_path / "application.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_score_prints_scores_decision_reasons_and_offer(tmp_path):
+    result = run("score", str(_application(tmp_path)), "--json", data_dir=tmp_path / "d")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert {"fraud_score", "credit_score", "decision", "reasons", "offer", "model_version", "timings_ms"} <= set(out)
+    assert out["decision"] == "approve" and out["offer"]["green"] is True and out["model_version"] == "credit-de-1"
+    declined = json.loads(
+        run("score", str(_application(tmp_path, form={"repayment_history": "late", "amount": "90000",
+            "savings": 0, "assets": "none", "employment": "unemployed", "monthly_income": 0, "purpose": "education",
+            "housing": "family", "existing_credits": 3})), "--json",
+            data_dir=tmp_path / "d").stdout
+    )  # fmt: skip
+    assert declined["decision"] == "decline" and declined["offer"] is None
+    assert len(declined["reasons"]) == 3 and all(r["zh"] and r["en"] for r in declined["reasons"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"form": {"term_months": 7}}, "form.term_months"),
+        ({"liveness": {"spoof_score": 4, "face_match_score": 0.9}}, "liveness.spoof_score"),
+        ({"id_number": id_number(seed=3)[:17] + "0" if id_number(seed=3)[17] != "0" else "1"}, "id_number"),
+    ],
+)
+def test_score_exits_2_naming_the_field_and_prints_no_score(tmp_path, changes, field):
+    result = run("score", str(_application(tmp_path, **changes)), "--json", data_dir=tmp_path / "d")
+    assert result.returncode == 2 and f"  {field}:" in result.stderr and result.stdout == ""
+
+
+def test_model_bundle_published_verified_and_applied(tmp_path, config_path, central_key_file):
+    from importlib import resources
+
+    bundled = resources.files("ondevice_models") / "bundled"
+    files = [str(bundled / name) for name in ("model_card.json", "scorecard.onnx", "gbm.onnx")]
+    db, update = str(tmp_path / "central.db"), tmp_path / "model.update"
+    published = run(
+        "update", "publish", "model", *files, "--db", db, "--signing-key", str(central_key_file),
+        "--out", str(update), module="sync.central_cli",
+    )  # fmt: skip
+    assert published.returncode == 0, published.stderr
+    kiosk = ["--config", str(config_path)]
+    verified = run(*kiosk, "model", "verify", str(update))
+    assert verified.returncode == 0, verified.stderr
+    out = json.loads(verified.stdout)
+    assert out["signed"] is True and out["model_version"] == "credit-de-1" and out["golden_rows_reproduced"] == 8
+    untrusted = run("model", "verify", str(update))  # the embedded config trusts other keys
+    assert untrusted.returncode == 2 and "bad_signature" in untrusted.stderr
+    edited = tmp_path / "edited.update"
+    edited.write_bytes(update.read_bytes().replace(b"credit-de-1", b"credit-de-9"))
+    assert "bad_digest" in run(*kiosk, "model", "verify", str(edited)).stderr
+    applied = run(*kiosk, "update", "apply", str(update), data_dir=tmp_path / "d")
+    assert applied.returncode == 0 and json.loads(applied.stdout)["kind"] == "model"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from terminal_app.core.decision import Outcome
 from terminal_app.core.flow import EndReason, FlowEnded, Step, StepRejected, WrongStep
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.steps import (
+    Assets,
     ConsentRecord,
     Employment,
     FormAnswers,
@@ -20,6 +22,7 @@ from terminal_app.core.steps import (
     IdCardFields,
     IdSource,
     LivenessResult,
+    RepaymentHistory,
     ScoreResult,
 )
 
@@ -42,7 +45,10 @@ CARD = IdCardFields(
 LIVE = LivenessResult(
     True, 0.05, 0.91, True, (("blink", True, 900), ("turn_left", True, 1400)), key_frame_jpeg=KEY_FRAME
 )
-FORM = FormAnswers(Decimal(12000), 12, "electronics", "13800000000", Employment.FARMER, Housing.OWN, 4000, 1, 0)
+FORM = FormAnswers(
+    Decimal(12000), 12, "electronics", "13800000000", Employment.FARMER, Housing.OWN, 4000, 1, 0,
+    years_employed=8, savings=6000, repayment_history=RepaymentHistory.ON_TIME, assets=Assets.REAL_ESTATE,
+)  # fmt: skip
 GOOD = ScoreResult(fraud_score=120, credit_score=680, model_version="test-inputs")
 
 
@@ -85,9 +91,7 @@ def test_request_above_the_band_limit_gets_a_counter_offer_at_the_limit(kiosk, c
     flow.give_consent(CONSENT)
     flow.submit_id(CARD)
     flow.submit_liveness(LIVE)
-    flow.submit_form(
-        FormAnswers(Decimal(50000), 6, "electronics", "13800000000", Employment.EMPLOYED, Housing.RENT, 9000, 0, 1)
-    )
+    flow.submit_form(dataclasses.replace(FORM, amount=Decimal(50000), term_months=6))
     flow.submit_scores(GOOD)
     assert flow.state().offer.amount == Decimal(30000)
 
@@ -272,8 +276,6 @@ def test_failed_liveness_and_face_mismatch_are_refused(kiosk, clock):
     ],
 )
 def test_bad_form_answers_stay_on_the_form_with_the_reason(kiosk, clock, change, code):
-    import dataclasses
-
     flow = new_flow(kiosk, clock)
     flow.give_consent(CONSENT)
     flow.submit_id(CARD)

@@ -5,6 +5,7 @@ model update."""
 from __future__ import annotations
 
 import json
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -13,11 +14,15 @@ from ondevice_models.data import EXCLUDED, load_german_credit, split
 from ondevice_models.export import PARITY_TOLERANCE, export, feature_matrix, onnx_outputs, parity
 from sync.update import build_update
 
+BUNDLED = resources.files("ondevice_models") / "bundled"
+BUNDLED_CARD = json.loads((BUNDLED / "model_card.json").read_text(encoding="utf-8"))
+
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory):
+    """A build from scratch with the embedded bundle's version and date."""
     out = tmp_path_factory.mktemp("model")
-    models, card = export(out, "credit-test-1")
+    models, card = export(out, BUNDLED_CARD["model_version"], BUNDLED_CARD["trained_at"])
     return models, card, out
 
 
@@ -31,10 +36,18 @@ def test_onnx_matches_the_native_models_on_every_row(exported):
 
 def test_training_and_export_repeat_byte_for_byte(exported, tmp_path):
     _, card, out = exported
-    _, again = export(tmp_path, "credit-test-1")
-    for name in card["files"]:
+    _, again = export(tmp_path, card["model_version"], card["trained_at"])
+    for name in ["model_card.json", *card["files"]]:
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), f"{name} differs between two builds"
     assert again == card
+
+
+def test_the_embedded_bundle_is_what_the_one_command_rebuilds(exported):
+    """ondevice_models/bundled is `python -m ondevice_models.export --out ondevice_models/bundled`
+    output, not a file of unknown origin: a rebuild from scratch gives the same bytes."""
+    _, card, out = exported
+    for name in ["model_card.json", *card["files"]]:
+        assert (BUNDLED / name).read_bytes() == (out / name).read_bytes(), f"bundled/{name} is stale: re-export it"
 
 
 def test_the_models_rank_applicants_and_are_calibrated_on_the_hold_out(exported):
@@ -77,9 +90,10 @@ def test_the_hold_out_split_is_stratified_and_fixed():
     assert first[0].bad.mean() == pytest.approx(0.3) and first[1].bad.mean() == pytest.approx(0.3)
 
 
-def test_a_terminal_takes_the_signed_model_bundle(exported, kiosk, central):
-    _, card, out = exported
-    files = {name: (out / name).read_bytes() for name in ["model_card.json", *card["files"]]}
+def test_a_terminal_takes_the_signed_model_bundle(tmp_path, exported, kiosk, central):
+    models, _, _ = exported
+    _, card = export(tmp_path, "credit-test-2", "2026-11-26", models)
+    files = {name: (tmp_path / name).read_bytes() for name in ["model_card.json", *card["files"]]}
+    assert kiosk.model.model_version == BUNDLED_CARD["model_version"]  # the embedded one until then
     kiosk.apply_update(build_update("model", 1, files, central.signing), source="usb")
-    assert kiosk.model_card is not None and kiosk.model_card.model_version == "credit-test-1"
-    assert json.loads(files["model_card.json"])["files"] == ["scorecard.onnx", "gbm.onnx"]
+    assert kiosk.model.model_version == "credit-test-2" and kiosk.status()["model_version"] == "credit-test-2"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from importlib import resources
 
 import pytest
 import requests
@@ -183,13 +184,35 @@ def test_blocklist_holds_only_keyed_hashes_and_matches_normalised_input(kiosk, c
     assert restart(kiosk, config_path).blocklist.has_phone("0086 13800138000")
 
 
-def test_model_update_needs_every_file_its_card_lists(kiosk, central):
-    card = json.dumps({"model_version": "credit-2026.11", "files": ["credit.onnx"]}).encode()
-    with pytest.raises(WireError) as missing:
-        kiosk.apply_update(signed(central, "model", 1, {"model_card.json": card}), source="usb")
-    assert missing.value.code == "invalid_content" and "credit.onnx" in missing.value.message
-    kiosk.apply_update(signed(central, "model", 1, {"model_card.json": card, "credit.onnx": b"\x08\x07"}), source="usb")
-    assert kiosk.model_card is not None and kiosk.model_card.model_version == "credit-2026.11"
+def _model_files(version: str) -> dict[str, bytes]:
+    root = resources.files("ondevice_models") / "bundled"
+    files = {name: (root / name).read_bytes() for name in ("model_card.json", "scorecard.onnx", "gbm.onnx")}
+    card = json.loads(files["model_card.json"])
+    files["model_card.json"] = json.dumps({**card, "model_version": version}).encode()
+    return files
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"gbm.onnx": None}, "gbm.onnx"),
+        ({"gbm.onnx": "scorecard.onnx"}, "gbm.onnx inputs"),  # a valid graph, but not the one the card describes
+        ({"scorecard.onnx": b"\x08\x07"}, "scorecard.onnx: not a loadable ONNX model"),
+    ],
+)
+def test_a_model_update_is_checked_the_way_the_terminal_will_use_it(kiosk, central, change, named):
+    files = _model_files("credit-2026.11")
+    for name, value in change.items():
+        if value is None:
+            del files[name]
+        else:
+            files[name] = files[value] if isinstance(value, str) else value
+    with pytest.raises(WireError) as refused:
+        kiosk.apply_update(signed(central, "model", 1, files), source="usb")
+    assert refused.value.code == "invalid_content" and named in refused.value.message
+    assert kiosk.model.model_version != "credit-2026.11"
+    kiosk.apply_update(signed(central, "model", 2, _model_files("credit-2026.11")), source="usb")
+    assert kiosk.model.model_version == "credit-2026.11"
 
 
 def test_the_central_side_refuses_to_sign_content_a_terminal_would_refuse(tmp_path, central):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kiosk_config.schema import Risk
+from kiosk_config.schema import Catalogue, Risk
+from terminal_app.core.offer import Offer, offer_within_limit
 from terminal_app.core.reasons import Reason
+from terminal_app.core.steps import FormAnswers, ScoreResult
 
 
 class Outcome(StrEnum):
@@ -19,6 +21,7 @@ FRAUD_HIGH = Reason("fraud_high", "身份核验风险过高", "The identity chec
 FRAUD_ELEVATED = Reason("fraud_elevated", "需要人工复核身份信息", "The identity checks need a manual review")
 CREDIT_LOW = Reason("credit_low", "信用评分未达到要求", "The credit score is below the minimum")
 CREDIT_BORDERLINE = Reason("credit_borderline", "信用评分需要人工复核", "The credit score needs a manual review")
+NO_BAND = Reason("no_band", "无可用额度档位", "No offer band fits the score")
 
 
 @dataclass(frozen=True)
@@ -27,18 +30,33 @@ class Decision:
     reasons: tuple[Reason, ...]
 
 
-def decide(fraud_score: int, credit_score: int, risk: Risk, model_reasons: tuple[Reason, ...] = ()) -> Decision:
+def decide(scores: ScoreResult, risk: Risk) -> Decision:
     """Fraud first (a likely fraud is never approved, whatever its credit), then credit.
-    Any non-approval carries its threshold reason first, then up to two of the model's."""
-    if fraud_score >= risk.fraud_decline:
-        outcome, first = Outcome.DECLINE, FRAUD_HIGH
-    elif credit_score < risk.credit_refer:
-        outcome, first = Outcome.DECLINE, CREDIT_LOW
-    elif fraud_score >= risk.fraud_refer:
-        outcome, first = Outcome.REFER, FRAUD_ELEVATED
-    elif credit_score < risk.credit_approve:
-        outcome, first = Outcome.REFER, CREDIT_BORDERLINE
+    Any non-approval carries its threshold reason first, then the top two of the score that
+    caused it (fraud signals for a fraud outcome, credit features for a credit one)."""
+    fraud, credit = scores.fraud_score, scores.credit_score
+    if fraud >= risk.fraud_decline:
+        outcome, first, model_reasons = Outcome.DECLINE, FRAUD_HIGH, scores.fraud_reasons
+    elif credit < risk.credit_refer:
+        outcome, first, model_reasons = Outcome.DECLINE, CREDIT_LOW, scores.credit_reasons
+    elif fraud >= risk.fraud_refer:
+        outcome, first, model_reasons = Outcome.REFER, FRAUD_ELEVATED, scores.fraud_reasons
+    elif credit < risk.credit_approve:
+        outcome, first, model_reasons = Outcome.REFER, CREDIT_BORDERLINE, scores.credit_reasons
     else:
         return Decision(Outcome.APPROVE, ())
-    extra = tuple(r for r in model_reasons if r.code != first.code)[:2]
-    return Decision(outcome, (first, *extra))
+    return Decision(outcome, (first, *model_reasons[:2]))
+
+
+def decide_with_offer(
+    scores: ScoreResult, risk: Risk, catalogue: Catalogue, form: FormAnswers
+) -> tuple[Decision, Offer | None]:
+    """The decision and, for an approval, the offer (the amount asked for, cut to the band's
+    limit). An approval no band can serve becomes a referral."""
+    decision = decide(scores, risk)
+    if decision.outcome is not Outcome.APPROVE:
+        return decision, None
+    offer = offer_within_limit(catalogue, scores.credit_score, form)
+    if offer is None:
+        return Decision(Outcome.REFER, (NO_BAND,)), None
+    return decision, offer

@@ -17,18 +17,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date
-from decimal import Decimal
+from datetime import date, datetime
 from enum import StrEnum
 
 from kiosk_config.schema import KioskConfig
 from terminal_app.core.agents import AgentSession
 from terminal_app.core.audit import AuditLog
-from terminal_app.core.decision import Decision, Outcome, decide
+from terminal_app.core.decision import Decision, decide_with_offer
+from terminal_app.core.form import FormProblem, check_form
 from terminal_app.core.id_number import IdNumberCheck, printed_field_mismatches, validate_id_number
-from terminal_app.core.offer import Offer, OfferRefused, band_for_score, check_request, limit_for, make_offer
+from terminal_app.core.offer import Offer
 from terminal_app.core.outbox import Outbox
 from terminal_app.core.reasons import Reason, ReasonError
+from terminal_app.core.scoring import LivenessSignals, ScoringRequest
 from terminal_app.core.steps import (
     ConsentRecord,
     FormAnswers,
@@ -127,7 +128,9 @@ class Draft:
                 "fraud_score": self.scores.fraud_score,
                 "credit_score": self.scores.credit_score,
                 "model_version": self.scores.model_version,
-                "reasons": [r.as_dict() for r in self.scores.reasons],
+                "fraud_reasons": [r.as_dict() for r in self.scores.fraud_reasons],
+                "credit_reasons": [r.as_dict() for r in self.scores.credit_reasons],
+                "details": self.scores.details,
             }
         if self.decision:
             out["decision"] = {
@@ -339,17 +342,33 @@ class ApplicationFlow:
     def submit_form(self, answers: FormAnswers) -> None:
         self._expect(Step.FORM)
         try:
-            check_request(
-                self.config.catalogue, amount=answers.amount, term_months=answers.term_months, purpose=answers.purpose
-            )
-        except OfferRefused as refused:
-            raise self._reject(refused.reason) from None
-        if not (answers.phone.isdigit() and len(answers.phone) == 11 and answers.phone.startswith("1")):
-            raise self._reject(Reason("phone_format", "请输入11位手机号码", "Enter an 11-digit mobile number"))
+            check_form(self.config.catalogue, answers)
+        except FormProblem as problem:
+            raise self._reject(problem.reason) from None
         if self.draft.form is not None and self.draft.form.amount != answers.amount:
             self.draft.amount_edits += 1
         self.draft.form = answers
         self._enter(Step.SCORING)
+
+    def scoring_request(self, local_time: datetime | None = None) -> ScoringRequest:
+        """What the scorer reads about this application (at the SCORING step)."""
+        self._expect(Step.SCORING)
+        card, liveness, form = self.draft.card, self.draft.liveness, self.draft.form
+        assert card is not None and liveness is not None and form is not None  # the steps before SCORING
+        return ScoringRequest(
+            id_number=card.id_number,
+            id_source=card.source,
+            id_attempts=self.draft.id_attempts,
+            form=form,
+            liveness=LivenessSignals(
+                spoof_score=liveness.spoof_score,
+                face_match_score=liveness.face_match_score,
+                attempts=self.draft.liveness_attempts,
+            ),
+            agent_assisted=self._agent is not None,
+            amount_edits=self.draft.amount_edits,
+            local_time=local_time or datetime.fromtimestamp(self._wall()),
+        )
 
     def submit_scores(self, scores: ScoreResult) -> Decision:
         """The scoring engine's result: decide, make the offer, or submit a refer/decline."""
@@ -357,26 +376,9 @@ class ApplicationFlow:
         for name in ("fraud_score", "credit_score"):
             if not 0 <= getattr(scores, name) <= 1000:
                 raise self._reject(Reason("score_range", "评分超出范围", f"{name} must be within 0..1000"))
-        decision = decide(scores.fraud_score, scores.credit_score, self.config.risk, scores.reasons)
-        catalogue, form = self.config.catalogue, self.draft.form
+        form = self.draft.form
         assert form is not None  # the flow reached SCORING through FORM
-        offer = None
-        if decision.outcome is Outcome.APPROVE:
-            band = band_for_score(catalogue, scores.credit_score)
-            if band is None:
-                decision = Decision(
-                    Outcome.REFER, (Reason("no_band", "无可用额度档位", "No offer band fits the score"),)
-                )
-            else:
-                green = catalogue.purpose(form.purpose).green  # type: ignore[union-attr]
-                amount = min(form.amount, Decimal(limit_for(catalogue, band, green=green)))
-                offer = make_offer(
-                    catalogue,
-                    credit_score=scores.credit_score,
-                    amount=amount,
-                    term_months=form.term_months,
-                    purpose=form.purpose,
-                )
+        decision, offer = decide_with_offer(scores, self.config.risk, self.config.catalogue, form)
         self.draft.scores, self.draft.decision, self.draft.offer = scores, decision, offer
         self._audit.append("decision", session=self.session_id, outcome=str(decision.outcome))
         if offer is None:

@@ -7,20 +7,25 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from kiosk_config import KioskConfig, load_config
-from kiosk_config.updates import ConfigOverlay, ModelCard, Roster
+from kiosk_config.updates import ConfigOverlay, Roster
+from ondevice_models.runtime import ModelBundle
 from sync.bundle import read_receipts, write_outbox_bundle
 from sync.client import SyncClient, enroll
 from sync.keys import ed25519_public, load_or_create_signing_key, x25519_public
 from terminal_app.core.agents import Agent, AgentDirectory, AgentSession, Role
 from terminal_app.core.audit import AuditLog
 from terminal_app.core.blocklist import Blocklist
+from terminal_app.core.decision import Decision
 from terminal_app.core.flow import ApplicationFlow, wipe_abandoned_drafts
 from terminal_app.core.outbox import Outbox, Sealer
+from terminal_app.core.scoring import OnDeviceScorer
 from terminal_app.core.updates import Handler, UpdateStore
 from terminal_app.core.vault import Vault
+from terminal_app.core.velocity import VelocityLog
 
 DATA_DIR_ENV = "KIOSK_DATA_DIR"
 CONFIG_ENV = "KIOSK_CONFIG"
@@ -46,7 +51,8 @@ class Kiosk:
     local_config: KioskConfig | None = None  # the file's config, before central config updates
     updates: UpdateStore = field(init=False)
     blocklist: Blocklist = field(default_factory=Blocklist)
-    model_card: ModelCard | None = None
+    model: ModelBundle = field(default_factory=ModelBundle.embedded)  # until a signed one is in force
+    scorer: OnDeviceScorer = field(init=False)
 
     @classmethod
     def start(
@@ -68,6 +74,9 @@ class Kiosk:
         wiped = wipe_abandoned_drafts(vault, audit)
         agents = AgentDirectory(vault, config.agents, audit, clock=clock)
         kiosk = cls(config, vault, audit, agents, outbox, wiped, local_config=config)
+        kiosk.scorer = OnDeviceScorer(
+            lambda: kiosk.config, lambda: kiosk.model, lambda: kiosk.blocklist, VelocityLog(vault, clock=clock)
+        )
         kiosk.updates = UpdateStore(
             vault,
             audit,
@@ -89,7 +98,7 @@ class Kiosk:
             "config": Handler(prepare=self._merged_config, activate=self._use_config),
             "roster": Handler(commit=self._write_roster),
             "blocklist": Handler(prepare=Blocklist.from_file, activate=lambda b: setattr(self, "blocklist", b)),
-            "model": Handler(activate=lambda card: setattr(self, "model_card", card)),
+            "model": Handler(activate=lambda bundle: setattr(self, "model", bundle)),
         }
 
     def _merged_config(self, overlay: ConfigOverlay) -> KioskConfig:
@@ -117,6 +126,11 @@ class Kiosk:
     def new_application(self, agent: AgentSession | None = None, **clocks) -> ApplicationFlow:
         return ApplicationFlow(self.config, self.vault, self.audit, self.outbox, agent=agent, **clocks)
 
+    def score(self, flow: ApplicationFlow, *, local_time: datetime | None = None) -> Decision:
+        """Run the on-device scorer on the flow's draft and hand the result to the flow."""
+        result = self.scorer.score(flow.scoring_request(local_time), record=True)
+        return flow.submit_scores(result)
+
     def status(self) -> dict:
         return {
             "terminal_id": self.config.terminal.id,
@@ -127,6 +141,7 @@ class Kiosk:
             "audit_records": self.vault.db["audit"].count,
             "sync": self.outbox.status(),
             "updates": self.updates.status(),
+            "model_version": self.model.model_version,
         }
 
     def central_keys(self) -> list:

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from kiosk_config.schema import Band, Catalogue
 from terminal_app.core.reasons import Reason, ReasonError
+from terminal_app.core.steps import FormAnswers
 
 FEN = Decimal("0.01")
 RATE_PLACES = Decimal("0.0001")
@@ -223,4 +224,17 @@ def make_offer(catalogue: Catalogue, *, credit_score: int, amount: Decimal, term
         annual_rate=rate,
         apr=annualised_irr(amount, [i.payment for i in schedule]),
         schedule=schedule,
+    )
+
+
+def offer_within_limit(catalogue: Catalogue, credit_score: int, form: FormAnswers) -> Offer | None:
+    """The offer for an approved application: the amount asked for, cut down to the band's limit
+    if it is above it (green purchases have the higher limit). None if no band fits the score."""
+    band = band_for_score(catalogue, credit_score)
+    if band is None:
+        return None
+    green = catalogue.purpose(form.purpose).green  # type: ignore[union-attr]  # the form was checked
+    amount = min(Decimal(form.amount), Decimal(limit_for(catalogue, band, green=green)))
+    return make_offer(
+        catalogue, credit_score=credit_score, amount=amount, term_months=form.term_months, purpose=form.purpose
     )

@@ -7,6 +7,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from pydantic import ConfigDict, Field
 
 from terminal_app.core.reasons import Reason
 
@@ -70,23 +73,45 @@ class Housing(StrEnum):
     FAMILY = "family"
 
 
+class RepaymentHistory(StrEnum):
+    NONE = "none"  # never borrowed
+    ON_TIME = "on_time"  # has borrowed and always repaid on time
+    LATE = "late"  # has repaid late at least once
+
+
+class Assets(StrEnum):
+    REAL_ESTATE = "real_estate"  # a house, flat or rural homestead
+    VEHICLE = "vehicle"
+    INSURANCE_SAVINGS = "insurance_savings"  # life insurance or a savings plan
+    NONE = "none"
+
+
 @dataclass(frozen=True)
 class FormAnswers:
-    amount: Decimal
-    term_months: int
-    purpose: str
-    phone: str
+    """The application form. The ranges are what a person can plausibly answer; the catalogue's
+    own limits (amount, term, purpose) are checked by terminal_app.core.form."""
+
+    __pydantic_config__: ClassVar = ConfigDict(extra="forbid")
+
+    amount: Annotated[Decimal, Field(ge=0, le=10_000_000, decimal_places=2)]
+    term_months: Annotated[int, Field(ge=1, le=72)]
+    purpose: Annotated[str, Field(min_length=1, max_length=40)]
+    phone: Annotated[str, Field(min_length=1, max_length=20)]
     employment: Employment
     housing: Housing
-    monthly_income: int  # CNY
-    dependants: int
-    existing_credits: int
+    monthly_income: Annotated[int, Field(ge=0, le=10_000_000)]  # CNY
+    dependants: Annotated[int, Field(ge=0, le=20)]
+    existing_credits: Annotated[int, Field(ge=0, le=50)]  # loans being repaid now, anywhere
+    years_employed: Annotated[int, Field(ge=0, le=80)]  # in the present work
+    savings: Annotated[int, Field(ge=0, le=100_000_000)]  # CNY
+    repayment_history: RepaymentHistory
+    assets: Assets
 
     def as_json(self) -> dict:
         data = asdict(self)
         data["amount"] = str(self.amount)
-        data["employment"] = str(self.employment)
-        data["housing"] = str(self.housing)
+        for name in ("employment", "housing", "repayment_history", "assets"):
+            data[name] = str(data[name])
         return data
 
 
@@ -95,4 +120,6 @@ class ScoreResult:
     fraud_score: int  # 0..1000, higher = more likely fraud (反撸分)
     credit_score: int  # 0..1000, higher = better (观星分)
     model_version: str
-    reasons: tuple[Reason, ...] = ()
+    fraud_reasons: tuple[Reason, ...] = ()  # largest first
+    credit_reasons: tuple[Reason, ...] = ()  # largest first
+    details: dict = field(default_factory=dict)  # the challenger's PD, timings: recorded, not decided on

@@ -101,8 +101,16 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Scorings on this terminal, for the fraud score's velocity signals: keyed digests of the ID
+    number and the phone, never the numbers (terminal_app.core.velocity)."""
+    db["scorings"].create({"id": int, "at": float, "id_digest": str, "phone_digest": str}, pk="id")
+    db["scorings"].create_index(["id_digest", "at"])
+    db["scorings"].create_index(["phone_digest", "at"])
+
+
 # Append only: a released migration is never edited, a change is a new function.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

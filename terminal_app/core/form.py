@@ -1,0 +1,30 @@
+"""Checking the application form against the product: the catalogue's purposes, terms and amounts,
+and a mobile number that can be reached. The flow and `kiosk score` both check with this."""
+
+from __future__ import annotations
+
+from kiosk_config.schema import Catalogue
+from terminal_app.core.offer import OfferRefused, check_request
+from terminal_app.core.reasons import Reason, ReasonError
+from terminal_app.core.steps import FormAnswers
+
+# Which form field each refusal of check_request is about.
+_FIELD_OF_CODE = {"purpose_unknown": "purpose", "term_not_offered": "term_months"}
+
+
+class FormProblem(ReasonError):
+    """One answer the form cannot take; `field` names it."""
+
+    def __init__(self, reason: Reason, field: str):
+        super().__init__(reason)
+        self.field = field
+
+
+def check_form(catalogue: Catalogue, answers: FormAnswers) -> None:
+    try:
+        check_request(catalogue, amount=answers.amount, term_months=answers.term_months, purpose=answers.purpose)
+    except OfferRefused as refused:
+        raise FormProblem(refused.reason, _FIELD_OF_CODE.get(refused.reason.code, "amount")) from None
+    phone = answers.phone
+    if not (phone.isascii() and phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
+        raise FormProblem(Reason("phone_format", "请输入11位手机号码", "Enter an 11-digit mobile number"), "phone")
