@@ -31,7 +31,7 @@ def percentiles(times: list[float]) -> tuple[float, float]:
 def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="bench-model-"))
     start = time.perf_counter()
-    models, card = export(out, "credit-bench")
+    models, card = export(out, "credit-bench", "2026-11-25")
     print(f"train + export from scratch: {time.perf_counter() - start:.2f} s")
     print_report(report(models))
     print(f"ONNX vs native, largest difference (test split): {card['parity_max_abs_diff']}")

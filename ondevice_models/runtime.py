@@ -169,14 +169,14 @@ class ModelBundle:
         if problems:
             raise BundleError(problems)
 
-    def _run(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def run_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         woe, feature_points, points, pd = self.scorecard.run(None, {"features": rows})
         probabilities = self.gbm.run(["probabilities"], {"woe": woe})[0]
         return feature_points, points[:, 0], pd[:, 0], probabilities[:, 1].astype(np.float64)
 
     def _check_golden_rows(self) -> None:
         rows = np.array([r.features for r in self.card.golden_rows], dtype=np.float32)
-        _, points, pd, gbm_pd = self._run(rows)
+        _, points, pd, gbm_pd = self.run_rows(rows)
         problems = []
         for i, row in enumerate(self.card.golden_rows):
             for name, got, want in (
@@ -196,7 +196,7 @@ class ModelBundle:
     def credit(self, inputs: dict[str, object]) -> CreditResult:
         """Raises MappingError naming the input that cannot be used."""
         mapped = to_feature_row(self.card.features, self.card.form_mapping, inputs)
-        feature_points, points, pd, gbm_pd = self._run(mapped.row.reshape(1, -1))
+        feature_points, points, pd, gbm_pd = self.run_rows(mapped.row.reshape(1, -1))
         return CreditResult(
             score=min(1000, max(0, round(float(points[0])))),
             scorecard_pd=float(pd[0]),

@@ -435,8 +435,8 @@ def update_rollback(ctx: click.Context, kind: str) -> None:
 
 
 @main.command("demo")
-@click.option("--applicants", default=6, show_default=True)
-@click.option("--seed", default=7, show_default=True)
+@click.option("--applicants", default=8, show_default=True)
+@click.option("--seed", default=11, show_default=True)
 @click.option("--keep", type=click.Path(path_type=Path), default=None, help="Keep the data here.")
 def demo(applicants: int, seed: int, keep: Path | None) -> None:
     """Walk synthetic applicants through what is built so far, offline, on the embedded config."""
@@ -448,7 +448,7 @@ def demo(applicants: int, seed: int, keep: Path | None) -> None:
         click.echo(f"  ID number : {row.id_result}")
         click.echo(f"  flow      : {row.reached}")
         click.echo(f"  request   : {row.request}")
-        click.echo(f"  quotes    : {row.quotes}")
+        click.echo(f"  what-if   : {row.scoring}")
     click.echo("summary: " + json.dumps(summary, ensure_ascii=False))
     ok = summary["audit_chain_intact"] and summary["vault_integrity_ok"] and summary["drafts_left"] == 0
     sys.exit(0 if ok else 1)

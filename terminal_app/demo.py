@@ -1,9 +1,10 @@
-"""`kiosk demo` at the foundation stage: synthetic applicants walked through the parts that
-exist (config, consent, ID validation, encrypted drafts, agent login, offer engine, audit chain).
+"""`kiosk demo`: synthetic applicants walked through the parts that exist (config, consent, ID
+validation, encrypted drafts, agent login, on-device scoring, offer engine, audit chain).
 
-The capture, liveness and scoring engines arrive in their own issues; until then the flow stops
-honestly at LIVENESS and the draft is wiped: nothing is pretended to pass. The offer shown is
-the quote each credit band would get for the applicant's request, from the real offer engine.
+The capture and liveness engines arrive in their own issues; until then the flow stops honestly
+at LIVENESS and the draft is wiped: nothing is pretended to pass. What the scorer would say is
+shown as a what-if, labelled as such: the real model bundle and fraud weights, with the liveness
+signals a passed check typically gives (spoof 0.05, face match 0.85) written in, not measured.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from terminal_app.core.agents import Agent, Role, hash_pin
+from terminal_app.core.decision import decide_with_offer
 from terminal_app.core.flow import StepRejected
 from terminal_app.core.kiosk import Kiosk
-from terminal_app.core.offer import OfferRefused, make_offer
+from terminal_app.core.scoring import ScoringRefused, ScoringRequest
 from terminal_app.core.steps import ConsentRecord, IdCardFields, IdSource
+from terminal_app.core.synthetic_applications import make_form
 from terminal_app.core.synthetic_people import corrupt_check_character, make_people
+
+ASSUMED_LIVENESS = {"spoof_score": 0.05, "face_match_score": 0.85, "attempts": 1}
 
 
 @dataclass(frozen=True)
@@ -31,11 +35,11 @@ class DemoRow:
     id_result: str
     reached: str
     request: str
-    quotes: str
+    scoring: str
     ms: float
 
 
-def run_foundation_demo(applicants: int = 6, seed: int = 7, keep: Path | None = None) -> tuple[list[DemoRow], dict]:
+def run_foundation_demo(applicants: int = 8, seed: int = 11, keep: Path | None = None) -> tuple[list[DemoRow], dict]:
     data_dir = keep or Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
     kiosk = Kiosk.start(None, data_dir)
     pin = f"{secrets.randbelow(10**6):06d}"
@@ -59,25 +63,27 @@ def run_foundation_demo(applicants: int = 6, seed: int = 7, keep: Path | None = 
             id_result = f"refused: {rejected.reason.en}"
         reached = str(flow.step)
         flow.cancel()  # liveness engine not installed yet: stop here, wipe the draft
-        amount = Decimal(rng.randrange(catalogue.min_line, 40_000, catalogue.amount_step))
-        term = rng.choice(catalogue.terms)
-        purpose = rng.choice(catalogue.purposes).code
-        quotes = []
-        for band in catalogue.bands:
-            try:
-                offer = make_offer(
-                    catalogue, credit_score=band.min_score, amount=amount, term_months=term, purpose=purpose
-                )
-                quotes.append(f"{band.name}: {offer.monthly_payment}/mo @{offer.annual_rate:.2%}")
-            except OfferRefused as refused:
-                quotes.append(f"{band.name}: up to {refused.allowed.get('max')}")
+        form = make_form(rng, catalogue, person.phone)
+        request = ScoringRequest(
+            id_number=number, id_source=IdSource.AGENT_ENTRY, form=form, liveness=ASSUMED_LIVENESS, agent_assisted=True
+        )
+        try:
+            scores = kiosk.scorer.score(request, record=False)
+            decision, offer = decide_with_offer(scores, kiosk.config.risk, catalogue, form)
+            scoring = f"fraud {scores.fraud_score}, credit {scores.credit_score} -> {decision.outcome}"
+            if offer:
+                scoring += f": {offer.amount} CNY, {offer.monthly_payment}/mo @{offer.annual_rate:.2%}"
+            if decision.reasons:
+                scoring += " (" + "; ".join(r.en for r in decision.reasons) + ")"
+        except ScoringRefused as refused:
+            scoring = f"not scored: {refused}"
         rows.append(
             DemoRow(
                 index,
                 id_result,
-                f"{reached} (then wiped: liveness engine not built yet)",
-                f"{amount} CNY / {term} months / {purpose}",
-                "; ".join(quotes),
+                f"{reached} (then wiped: liveness engine not built yet)" if reached == "liveness" else reached,
+                f"{form.amount} CNY / {form.term_months} months / {form.purpose}",
+                scoring,
                 (time.perf_counter() - started) * 1000,
             )
         )
@@ -89,6 +95,7 @@ def run_foundation_demo(applicants: int = 6, seed: int = 7, keep: Path | None = 
         "audit_records": kiosk.vault.db["audit"].count,
         "audit_chain_intact": not problems,
         "vault_integrity_ok": not kiosk.vault.integrity_problems(),
+        "model_version": kiosk.model.model_version,
     }
     kiosk.close()
     return rows, summary

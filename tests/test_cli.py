@@ -131,6 +131,7 @@ def test_demo_runs_offline_and_shows_refusals(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("applicant ") == 4
     assert "refused: The check character does not match" in result.stdout
+    assert result.stdout.count("what-if   : fraud ") == 3 and "not scored: id_number:" in result.stdout
     summary = json.loads(result.stdout.split("summary: ", 1)[1])
     assert summary["audit_chain_intact"] and summary["vault_integrity_ok"] and summary["drafts_left"] == 0
 

@@ -1,11 +1,12 @@
 """The interfaces the flow's step engines implement. Real engines live in
-terminal_app.capture, terminal_app.liveness and ondevice_models; none is faked here."""
+terminal_app.capture, terminal_app.liveness and terminal_app.core.scoring; none is faked here."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from terminal_app.core.steps import FormAnswers, IdCardFields, LivenessResult, ScoreResult
+from terminal_app.core.scoring import ScoringRequest
+from terminal_app.core.steps import IdCardFields, LivenessResult, ScoreResult
 
 
 class CaptureUnavailable(Exception):
@@ -25,6 +26,7 @@ class LivenessEngine(Protocol):
 
 
 class ScoringEngine(Protocol):
-    def score(self, card: IdCardFields, liveness: LivenessResult, form: FormAnswers) -> ScoreResult:
-        """Fraud and credit scores with reason codes, from the signed on-device model."""
+    def score(self, request: ScoringRequest, *, record: bool = True) -> ScoreResult:
+        """Fraud and credit scores with reason codes, from the signed on-device model
+        (OnDeviceScorer). Raises ScoringRefused naming the field it cannot use."""
         ...
