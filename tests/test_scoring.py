@@ -11,6 +11,8 @@ from decimal import Decimal
 from importlib import resources
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ondevice_models.runtime import BundleError, ModelBundle
 from sync.update import build_update
@@ -237,3 +239,52 @@ def test_synthetic_forms_all_score_and_spread_over_the_decisions(kiosk):
         scores.append(result.credit_score)
         outcomes.add(decide_with_offer(result, kiosk.config.risk, kiosk.config.catalogue, form)[0].outcome)
     assert {Outcome.APPROVE, Outcome.REFER} <= outcomes and max(scores) - min(scores) > 100
+
+
+def test_a_model_update_can_be_rolled_back_to_the_bundle_before_it(kiosk, central):
+    files = bundled_files()
+    for version, name in ((1, "credit-de-1a"), (2, "credit-de-1b")):
+        card = json.loads(files["model_card.json"])
+        changed = {**files, "model_card.json": json.dumps({**card, "model_version": name}).encode()}
+        kiosk.apply_update(build_update("model", version, changed, central.signing), source="usb")
+    assert kiosk.scorer.score(request(), record=False).model_version == "credit-de-1b"
+    kiosk.updates.rollback("model")
+    assert kiosk.scorer.score(request(), record=False).model_version == "credit-de-1a"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    amount=st.integers(50, 1000).map(lambda h: Decimal(h * 100)),
+    term=st.sampled_from([3, 6, 9, 12]),
+    income=st.integers(0, 200_000),
+    years=st.integers(0, 80),
+    savings=st.integers(0, 100_000_000),
+    credits=st.integers(0, 50),
+    spoof=st.floats(0, 1),
+    match=st.none() | st.floats(0, 1),
+    hour=st.integers(0, 23),
+    edits=st.integers(0, 1000),
+)
+def test_any_valid_application_gets_scores_in_range_and_a_decision(
+    kiosk, amount, term, income, years, savings, credits, spoof, match, hour, edits
+):
+    form = dataclasses.replace(
+        STRONG, amount=amount, term_months=term, monthly_income=income, years_employed=years, savings=savings,
+        existing_credits=credits,
+    )  # fmt: skip
+    result = kiosk.scorer.score(
+        request(
+            form,
+            liveness={"spoof_score": spoof, "face_match_score": match},
+            local_time=AFTERNOON.replace(hour=hour),
+            amount_edits=edits,
+        ),
+        record=False,
+    )
+    assert 0 <= result.fraud_score <= 1000 and 0 <= result.credit_score <= 1000
+    decision, offer = decide_with_offer(result, kiosk.config.risk, kiosk.config.catalogue, form)
+    assert (offer is not None) == (decision.outcome is Outcome.APPROVE)
+    if offer is not None:
+        assert offer.amount <= min(amount, offer.limit)
+    else:
+        assert 2 <= len(decision.reasons) <= 3 or decision.reasons[0].code == "no_band"
