@@ -38,6 +38,15 @@ WEAK = dataclasses.replace(
     assets=Assets.NONE, existing_credits=3,
 )  # fmt: skip
 
+# A catalogue whose only purpose the embedded model has no mapping for.
+FARM_CATALOGUE = (
+    "[catalogue]\nmin_line = 5000\nmax_line = 100000\namount_step = 100\nterms = [3, 6, 9, 12]\n"
+    'base_annual_rate = "0.18"\ngood_customer_discount = "0.15"\ngreen_limit_boost = "0.5"\n'
+    'green_rate_discount = "0.05"\n'
+    '[[catalogue.purposes]]\ncode = "farm_machinery"\nzh = "农机"\nen = "Farm machinery"\n'
+    '[[catalogue.bands]]\nname = "A"\nmin_score = 600\nmax_limit = 30000\n'
+).encode()
+
 
 def request(form: FormAnswers = STRONG, **changes) -> ScoringRequest:
     base = {
@@ -177,15 +186,8 @@ def test_malformed_or_out_of_range_input_names_the_field_and_is_not_scored(kiosk
     assert kiosk.vault.db["scorings"].count == before
 
 
-def test_a_purpose_the_model_has_no_mapping_for_is_refused_not_guessed(kiosk, tmp_path, central):
-    overlay = (
-        "[catalogue]\nmin_line = 5000\nmax_line = 100000\namount_step = 100\nterms = [3, 6, 9, 12]\n"
-        'base_annual_rate = "0.18"\ngood_customer_discount = "0.15"\ngreen_limit_boost = "0.5"\n'
-        'green_rate_discount = "0.05"\n'
-        '[[catalogue.purposes]]\ncode = "farm_machinery"\nzh = "农机"\nen = "Farm machinery"\n'
-        '[[catalogue.bands]]\nname = "A"\nmin_score = 600\nmax_limit = 30000\n'
-    ).encode()
-    kiosk.apply_update(build_update("config", 1, {"config.toml": overlay}, central.signing), source="usb")
+def test_a_purpose_the_model_has_no_mapping_for_is_refused_not_guessed(kiosk, central):
+    kiosk.apply_update(build_update("config", 1, {"config.toml": FARM_CATALOGUE}, central.signing), source="usb")
     with pytest.raises(ScoringRefused) as refused:
         kiosk.scorer.score(request(dataclasses.replace(STRONG, purpose="farm_machinery")))
     assert refused.value.problems[0].startswith("form.purpose:") and "credit-de-1" in refused.value.problems[0]
@@ -288,3 +290,24 @@ def test_any_valid_application_gets_scores_in_range_and_a_decision(
         assert offer.amount <= min(amount, offer.limit)
     else:
         assert 2 <= len(decision.reasons) <= 3 or decision.reasons[0].code == "no_band"
+
+
+def test_an_application_the_model_cannot_score_is_referred_not_lost(kiosk, clock, central):
+    """A config update added a purpose before a model that maps it arrived: the applicant is
+    referred to a person with the reason, and the application is submitted."""
+    from terminal_app.core.steps import IdCardFields
+
+    from .test_flow import CONSENT, LIVE, new_flow
+
+    kiosk.apply_update(build_update("config", 1, {"config.toml": FARM_CATALOGUE}, central.signing), source="usb")
+    flow = new_flow(kiosk, clock)
+    flow.give_consent(CONSENT)
+    flow.submit_id(IdCardFields(NUMBER, "测试丙", "M", datetime(1990, 3, 7).date()))
+    flow.submit_liveness(LIVE)
+    flow._config = kiosk.config
+    flow.submit_form(dataclasses.replace(STRONG, purpose="farm_machinery"))
+    decision = kiosk.score(flow)
+    assert decision.outcome is Outcome.REFER and decision.reasons[0].code == "not_scored"
+    assert "form.purpose" in decision.reasons[0].en
+    stored = central.open_outbox(kiosk)[flow.application_id]
+    assert stored["decision"]["reasons"][0]["code"] == "not_scored" and "scores" not in stored

@@ -23,7 +23,7 @@ from enum import StrEnum
 from kiosk_config.schema import KioskConfig
 from terminal_app.core.agents import AgentSession
 from terminal_app.core.audit import AuditLog
-from terminal_app.core.decision import Decision, decide_with_offer
+from terminal_app.core.decision import Decision, Outcome, decide_with_offer
 from terminal_app.core.form import FormProblem, check_form
 from terminal_app.core.id_number import IdNumberCheck, printed_field_mismatches, validate_id_number
 from terminal_app.core.offer import Offer
@@ -367,7 +367,8 @@ class ApplicationFlow:
             ),
             agent_assisted=self._agent is not None,
             amount_edits=self.draft.amount_edits,
-            local_time=local_time or datetime.fromtimestamp(self._wall()),
+            # the date the ID number was checked against, the hour of the wall clock
+            local_time=local_time or datetime.combine(self._today(), datetime.fromtimestamp(self._wall()).time()),
         )
 
     def submit_scores(self, scores: ScoreResult) -> Decision:
@@ -386,6 +387,24 @@ class ApplicationFlow:
             self._enter(Step.RECEIPT)
         else:
             self._enter(Step.OFFER)
+        return decision
+
+    def submit_unscored(self, problem: str) -> Decision:
+        """The terminal could not score the application (e.g. a purpose the model in force has no
+        mapping for): it is referred to a person with the reason, never declined or dropped."""
+        self._expect(Step.SCORING)
+        decision = Decision(
+            Outcome.REFER,
+            (
+                Reason(
+                    "not_scored", "本机无法自动评分，已转人工审核", f"Could not be scored here ({problem}); referred"
+                ),
+            ),
+        )
+        self.draft.decision = decision
+        self._audit.append("decision", session=self.session_id, outcome=str(decision.outcome), scored=False)
+        self._submit()
+        self._enter(Step.RECEIPT)
         return decision
 
     def accept_offer(self) -> None:

@@ -22,7 +22,7 @@ from terminal_app.core.blocklist import Blocklist
 from terminal_app.core.decision import Decision
 from terminal_app.core.flow import ApplicationFlow, wipe_abandoned_drafts
 from terminal_app.core.outbox import Outbox, Sealer
-from terminal_app.core.scoring import OnDeviceScorer
+from terminal_app.core.scoring import OnDeviceScorer, ScoringRefused
 from terminal_app.core.updates import Handler, UpdateStore
 from terminal_app.core.vault import Vault
 from terminal_app.core.velocity import VelocityLog
@@ -127,8 +127,12 @@ class Kiosk:
         return ApplicationFlow(self.config, self.vault, self.audit, self.outbox, agent=agent, **clocks)
 
     def score(self, flow: ApplicationFlow, *, local_time: datetime | None = None) -> Decision:
-        """Run the on-device scorer on the flow's draft and hand the result to the flow."""
-        result = self.scorer.score(flow.scoring_request(local_time), record=True)
+        """Run the on-device scorer on the flow's draft and hand the result to the flow. An
+        application the model in force cannot score is referred to a person, with the reason."""
+        try:
+            result = self.scorer.score(flow.scoring_request(local_time), record=True)
+        except ScoringRefused as refused:
+            return flow.submit_unscored(str(refused))
         return flow.submit_scores(result)
 
     def status(self) -> dict:
