@@ -1,7 +1,8 @@
 """`kiosk`: the terminal's command line. Each command calls the same core functions the UI uses.
 
-Exit codes: 0 done / valid, 1 unexpected failure, 2 invalid input (config, ID number, request),
-3 the central service could not be reached or refused (enroll, sync); nothing was lost.
+Exit codes: 0 done / valid, 1 unexpected failure, 2 invalid input (config, ID number, request,
+a file that is not an image), 3 the central service could not be reached or refused (enroll,
+sync; nothing was lost), or the ID card could not be read (idcard read).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from terminal_app.core.offer import OfferRefused, make_offer
 
 EXIT_INVALID = 2
 EXIT_UNSYNCED = 3  # the central service could not be reached or refused; nothing was lost
+EXIT_NOT_READ = 3  # the ID card could not be read (or what was read is not valid)
 
 
 def _print_json(data: object) -> None:
@@ -126,6 +128,38 @@ def idcard_check(ctx: click.Context, number: str, as_json: bool, today) -> None:
         for warning in check.warnings:
             click.echo(f"  note: {warning}")
     sys.exit(0 if check.valid else EXIT_INVALID)
+
+
+@idcard.command("read")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Check validity as of this date.")
+@click.option("--portrait", type=click.Path(dir_okay=False, path_type=Path), help="Write the photo area here (JPEG).")
+def idcard_read(image: Path, as_json: bool, today, portrait: Path | None) -> None:
+    """Read an ID card photo or scan on the device: side, fields, validation, quality, timings.
+    Exit 0 when every field was read and is valid, 3 when the card could not be read (the
+    reasons are printed), 2 when the file is not a usable image."""
+    from terminal_app.capture.reader import ImageRejected, decode_image, read_card
+
+    try:
+        frame = decode_image(image.read_bytes())
+    except ImageRejected as rejected:
+        if as_json:
+            _print_json({"side": None, "valid": False, "errors": [{"field": "image", "code": rejected.code,
+                                                                    "message": rejected.message}]})  # fmt: skip
+        _fail(f"{image}: {rejected.code}: {rejected.message}")
+    reading = read_card(frame, today=today.date() if today else date.today())
+    if portrait is not None and (jpeg := reading.portrait_jpeg()):
+        portrait.write_bytes(jpeg)
+    if as_json:
+        _print_json(reading.as_json())
+    else:
+        click.echo(f"{reading.side} side: {'valid' if reading.valid else 'NOT VALID'}")
+        for key, value in reading.fields.items():
+            click.echo(f"  {key:<11} {value}")
+        for error in reading.errors:
+            click.echo(f"  ! {error.field}: {error.message}")
+    sys.exit(0 if reading.valid else EXIT_NOT_READ)
 
 
 # --- offer ----------------------------------------------------------------------------------

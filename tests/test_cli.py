@@ -220,3 +220,28 @@ def test_model_bundle_published_verified_and_applied(tmp_path, config_path, cent
     assert "bad_digest" in run(*kiosk, "model", "verify", str(edited)).stderr
     applied = run(*kiosk, "update", "apply", str(update), data_dir=tmp_path / "d")
     assert applied.returncode == 0 and json.loads(applied.stdout)["kind"] == "model"
+
+
+def test_idcard_read_prints_fields_and_exits_0_3_or_2(tmp_path):
+    from PIL import Image
+
+    from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
+
+    card = make_cards(1, seed=4, today=date(2026, 11, 25))[0]
+    draw_front(card).save(tmp_path / "front.png")
+    draw_back(card).save(tmp_path / "back.jpg", quality=92)
+    Image.new("RGB", (856, 540), "white").save(tmp_path / "blank.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    today = ("--today", "2026-11-25")
+    front = run("idcard", "read", str(tmp_path / "front.png"), "--json", *today, "--portrait", str(tmp_path / "p.jpg"))
+    assert front.returncode == 0, front.stderr
+    out = json.loads(front.stdout)
+    assert set(out) == {"side", "fields", "valid", "errors", "quality", "timings_ms"}
+    assert out["side"] == "front" and out["fields"] == card.expected_fields("front") and out["valid"]
+    assert (tmp_path / "p.jpg").read_bytes()[:2] == b"\xff\xd8"
+    back = json.loads(run("idcard", "read", str(tmp_path / "back.jpg"), "--json", *today).stdout)
+    assert back["side"] == "back" and back["fields"] == card.expected_fields("back")
+    blank = run("idcard", "read", str(tmp_path / "blank.png"), "--json", *today)
+    assert blank.returncode == 3 and json.loads(blank.stdout)["errors"][0]["code"] == "not_a_card"
+    text = run("idcard", "read", str(tmp_path / "notes.txt"))
+    assert text.returncode == 2 and "not_an_image" in text.stderr

@@ -1,0 +1,231 @@
+"""From OCR lines on a rectified card to the card's fields, by the card's layout.
+
+Every line is placed by its centre in millimetres on the 85.6 x 54 mm card; each field is read
+from its own band (name, sex and ethnicity, birth date, address lines, number; on the emblem
+side the authority and the validity period). Labels the OCR merged into a value are stripped;
+the address lines are joined top to bottom. Which side, and whether the card is upside down,
+is decided from where the fixed labels sit. The number is normalised (O/0, I/1, x/X) and then
+validated by the core's identity rules, with the printed birth date and sex checked against it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+
+from terminal_app.capture.ocr import OcrLine
+from terminal_app.capture.synthetic_card import CARD_MM, ETHNIC_GROUPS, LONG_TERM
+from terminal_app.core.id_number import printed_field_mismatches, validate_id_number
+from terminal_app.core.regions import county_codes, lookup_region
+
+FRONT_MARKS = ("公民身份号码", "姓名", "性别", "民族", "出生", "住址")
+BACK_MARKS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")
+SEX = {"男": "M", "女": "F"}
+LINE_MM = 2.5  # address lines are 4.6 mm apart
+_NUMBER_FIXES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "x": "X"})
+
+
+@dataclass(frozen=True)
+class Placed:
+    text: str
+    x: float  # centre, mm from the card's left edge
+    y: float  # centre, mm from the top
+    left: float  # mm
+    score: float
+
+
+@dataclass
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+    def as_json(self) -> dict:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass
+class CardFields:
+    side: str  # front | back | unknown
+    fields: dict[str, str]
+    errors: list[FieldError] = field(default_factory=list)
+    upside_down: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return self.side != "unknown" and not self.errors
+
+
+def place(lines: list[OcrLine], width_px: float, height_px: float) -> list[Placed]:
+    sx, sy = CARD_MM[0] / width_px, CARD_MM[1] / height_px
+    out = []
+    for line in lines:
+        x, y = line.centre
+        out.append(Placed(line.text.strip(), x * sx, y * sy, line.left * sx, line.score))
+    return out
+
+
+def _flip(placed: list[Placed]) -> list[Placed]:
+    width, height = CARD_MM
+    return [Placed(p.text, width - p.x, height - p.y, width - p.left - 2 * (p.x - p.left), p.score) for p in placed]
+
+
+def _has(placed: list[Placed], mark: str) -> Placed | None:
+    return next((p for p in placed if mark in p.text), None)
+
+
+def orient(placed: list[Placed]) -> tuple[str, list[Placed], bool]:
+    """(side, lines upright, was upside down). The number label sits low on the portrait side,
+    the authority and validity labels low on the emblem side: found high, the card is turned."""
+    front = sum(any(m in p.text for p in placed) for m in FRONT_MARKS)
+    back = sum(any(m in p.text for p in placed) for m in BACK_MARKS)
+    if max(front, back) < 2:
+        return "unknown", placed, False
+    side = "front" if front >= back else "back"
+    anchors = ("公民身份号码", "住址") if side == "front" else ("有效期限", "签发机关")
+    anchor = next((p for m in anchors if (p := _has(placed, m))), None)
+    if anchor is not None and anchor.y < CARD_MM[1] / 2:
+        return side, _flip(placed), True
+    return side, placed, False
+
+
+def _band(placed: list[Placed], top: float, bottom: float, left: float, right: float) -> list[Placed]:
+    """The lines whose centres fall in the box, in reading order: top to bottom by printed line
+    (centres within LINE_MM of each other share a line), left to right within a line."""
+    inside = sorted((p for p in placed if top <= p.y < bottom and left <= p.x < right), key=lambda p: p.y)
+    rows: list[list[Placed]] = []
+    for p in inside:
+        if rows and p.y - rows[-1][0].y < LINE_MM:
+            rows[-1].append(p)
+        else:
+            rows.append([p])
+    return [p for row in rows for p in sorted(row, key=lambda p: p.x)]
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (short strings only)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def snap(text: str, vocabulary: tuple[str, ...] | frozenset[str]) -> str:
+    """A closed-vocabulary field read with one wrong character (仫/么, 颍/颖) becomes the one
+    entry it is closest to, if exactly one entry is that close; otherwise it stays as read."""
+    if not text or text in vocabulary:
+        return text
+    near = [word for word in vocabulary if abs(len(word) - len(text)) <= 1 and _distance(word, text) <= 1]
+    return near[0] if len(near) == 1 else text
+
+
+@cache
+def county_names() -> frozenset[str]:
+    """Every county-level name in the division table, current and historical."""
+    return frozenset(r.name for code in county_codes(current_only=False) if (r := lookup_region(code)))
+
+
+def _strip(text: str, *labels: str) -> str:
+    for label in labels:
+        text = text.replace(label, "")
+    return re.sub(r"\s+", "", text)
+
+
+def normalise_number(text: str) -> str:
+    """The number line as 18 characters: look-alike letters fixed, label and spaces dropped."""
+    text = _strip(text, "公民身份号码").translate(_NUMBER_FIXES).upper()
+    return re.sub(r"[^0-9X]", "", text)
+
+
+def read_front(placed: list[Placed], today: date, number: str | None = None) -> CardFields:
+    fields: dict[str, str] = {}
+    errors: list[FieldError] = []
+    value_right = 53.0  # the photo starts at 54 mm
+    name = _band(placed, 4.0, 10.5, 13.0, value_right)
+    fields["name"] = _strip("".join(p.text for p in name), "姓名")
+    line = _strip("".join(p.text for p in _band(placed, 10.5, 17.0, 0.0, value_right)), "性别")
+    before, _, after = line.partition("民族")
+    sex = re.search(r"男|女", before)
+    fields["sex"] = sex.group(0) if sex else ""
+    fields["ethnicity"] = snap(after, ETHNIC_GROUPS)
+    birth_text = _strip("".join(p.text for p in _band(placed, 17.0, 23.5, 13.0, value_right)), "出生")
+    birth = re.search(r"(\d{4})\D*?(\d{1,2})\D*?(\d{1,2})", birth_text)
+    birth_date = None
+    if birth:
+        with contextlib.suppress(ValueError):  # a misread day or month: reported as not read
+            birth_date = date(int(birth.group(1)), int(birth.group(2)), int(birth.group(3)))
+    fields["birth_date"] = birth_date.isoformat() if birth_date else ""
+    address = _band(placed, 23.5, 41.0, 13.0, value_right)
+    fields["address"] = _strip("".join(p.text for p in address), "住址")
+    number_text = "".join(p.text for p in _band(placed, 41.0, 54.0, 0.0, CARD_MM[0]))
+    fields["id_number"] = number or normalise_number(number_text)
+
+    for key in ("name", "sex", "ethnicity", "birth_date", "address"):
+        if not fields[key]:
+            errors.append(FieldError(key, "not_read", f"the {key.replace('_', ' ')} could not be read"))
+    if fields["ethnicity"] and fields["ethnicity"] not in ETHNIC_GROUPS:
+        errors.append(FieldError("ethnicity", "not_read", f"{fields['ethnicity']!r} is not one of the 56 groups"))
+    check = validate_id_number(fields["id_number"], today=today, min_age=0, max_age=200)
+    if not check.valid:
+        errors.append(FieldError("id_number", check.reason.code, check.reason.en))
+    else:
+        for problem in printed_field_mismatches(check, birth_date=birth_date, sex=SEX.get(fields["sex"])):
+            errors.append(FieldError(problem.code.removesuffix("_mismatch"), problem.code, problem.en))
+    return CardFields("front", fields, errors)
+
+
+def _dotted(text: str) -> date | None:
+    match = re.fullmatch(r"(\d{4})\.?(\d{2})\.?(\d{2})", text)
+    if not match:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+
+
+def read_back(placed: list[Placed], today: date) -> CardFields:
+    fields: dict[str, str] = {}
+    errors: list[FieldError] = []
+    authority = _band(placed, 36.5, 43.5, 26.0, CARD_MM[0])
+    fields["authority"] = _strip("".join(p.text for p in authority), "签发机关")
+    if fields["authority"].endswith("公安局"):
+        fields["authority"] = snap(fields["authority"].removesuffix("公安局"), county_names()) + "公安局"
+    period = _strip("".join(p.text for p in _band(placed, 43.5, 54.0, 0.0, CARD_MM[0])), "有效期限")
+    period = period.replace("一", "-").replace("—", "-").replace("~", "-")
+    start_text, _, end_text = period.partition("-")
+    start = _dotted(start_text)
+    end: date | str | None = LONG_TERM if LONG_TERM in end_text or end_text == "长" else _dotted(end_text)
+    fields["valid_from"] = start.isoformat() if start else ""
+    fields["valid_to"] = end if isinstance(end, str) else (end.isoformat() if end else "")
+    if not fields["authority"].endswith(("公安局", "分局", "公安处")):
+        errors.append(FieldError("authority", "not_read", "the issuing authority could not be read"))
+    if start is None or end is None:
+        errors.append(FieldError("valid_to", "not_read", "the validity period could not be read"))
+    elif isinstance(end, date):
+        if end <= start:
+            errors.append(FieldError("valid_to", "period_invalid", "the validity period ends before it starts"))
+        elif end < today:
+            errors.append(FieldError("valid_to", "expired", f"the card expired on {end.isoformat()}"))
+    if start is not None and start > today:
+        errors.append(FieldError("valid_from", "not_yet_valid", "the card's validity starts in the future"))
+    return CardFields("back", fields, errors)
+
+
+def read_fields(
+    lines: list[OcrLine], width_px: float, height_px: float, today: date, *, number: str | None = None
+) -> CardFields:
+    """The fields of whichever side the lines show; `number` replaces the number line's reading
+    (a second read of it)."""
+    side, placed, flipped = orient(place(lines, width_px, height_px))
+    if side == "unknown":
+        return CardFields("unknown", {}, [FieldError("side", "not_a_card", "no ID card text was found")])
+    result = read_front(placed, today, number) if side == "front" else read_back(placed, today)
+    result.upside_down = flipped
+    return result

@@ -1,0 +1,144 @@
+"""Reading one ID card image: decode (bounded), find and rectify the card, OCR it, read the
+fields by layout, validate them. When the number fails its check character, the number line is
+cropped, enlarged and read again before the reading is reported; a number that does not
+validate is never reported as valid."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from terminal_app.capture.card_finder import find_card, rectify
+from terminal_app.capture.fields import CardFields, FieldError, normalise_number, read_fields
+from terminal_app.capture.ocr import OcrEngine, ocr_engine
+from terminal_app.capture.synthetic_card import CARD_PX, PORTRAIT_MM, PX_PER_MM
+from terminal_app.core.id_number import validate_id_number
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MIN_SIDE = 200  # a card smaller than this in a frame cannot be read
+NUMBER_LINE_MM = (20.0, 41.5, 85.6, 52.5)  # left, top, right, bottom
+
+
+class ImageRejected(Exception):
+    """The input is not an image this reader can use; `code` says why."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """BGR pixels, or ImageRejected (too large, not an image, corrupt, too small). The size is
+    read from the header before any pixel is decoded, so memory stays bounded."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageRejected("image_too_large", f"the file is {len(data) / 2**20:.0f} MiB; at most 20 MiB")
+    try:
+        with Image.open(io.BytesIO(data)) as header:
+            width, height = header.size
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise ImageRejected("not_an_image", f"not an image file ({error.__class__.__name__})") from None
+    if width * height > MAX_PIXELS:
+        raise ImageRejected("image_too_large", f"{width}x{height} pixels; at most {MAX_PIXELS // 10**6} megapixels")
+    if min(width, height) < MIN_SIDE:
+        raise ImageRejected("image_too_small", f"{width}x{height} pixels; the card needs at least {MIN_SIDE}")
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if pixels is None:
+        raise ImageRejected("corrupt_image", "the image data is damaged and cannot be decoded")
+    return pixels
+
+
+@dataclass
+class CardReading:
+    side: str
+    fields: dict[str, str]
+    errors: list[FieldError]
+    quality: dict = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    card: np.ndarray | None = field(default=None, repr=False)  # the rectified card, BGR
+
+    @property
+    def valid(self) -> bool:
+        return self.side in ("front", "back") and not self.errors
+
+    def as_json(self) -> dict:
+        return {
+            "side": self.side,
+            "fields": self.fields,
+            "valid": self.valid,
+            "errors": [e.as_json() for e in self.errors],
+            "quality": self.quality,
+            "timings_ms": self.timings_ms,
+        }
+
+    def portrait_jpeg(self) -> bytes | None:
+        """The photo area of the portrait side, for the liveness step's face match."""
+        if self.card is None or self.side != "front":
+            return None
+        left, top, right, bottom = (round(v * PX_PER_MM) for v in PORTRAIT_MM)
+        ok, encoded = cv2.imencode(".jpg", self.card[top:bottom, left:right], [cv2.IMWRITE_JPEG_QUALITY, 90])
+        return encoded.tobytes() if ok else None
+
+
+def card_quality(card: np.ndarray) -> dict:
+    grey = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
+    return {
+        "focus": round(float(cv2.Laplacian(grey, cv2.CV_64F).var()), 1),
+        "glare_share": round(float((grey >= 250).mean()), 4),
+        "brightness": round(float(grey.mean()), 1),
+    }
+
+
+def _crop_mm(card: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    left, top, right, bottom = (round(v * PX_PER_MM) for v in box)
+    return card[top:bottom, left:right]
+
+
+def _reread_number(engine: OcrEngine, card: np.ndarray) -> str | None:
+    """The number line alone, enlarged: a second chance for a misread digit."""
+    crop = cv2.resize(_crop_mm(card, NUMBER_LINE_MM), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    for line in engine.read(crop):
+        number = normalise_number(line.text)
+        if len(number) == 18:
+            return number
+    return None
+
+
+def read_card(frame_bgr: np.ndarray, *, today: date, engine: OcrEngine | None = None) -> CardReading:
+    engine = engine or ocr_engine()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    found = find_card(frame_bgr)
+    timings["find"] = round((time.perf_counter() - started) * 1000, 1)
+    if found is None:
+        return CardReading(
+            "unknown", {}, [FieldError("card", "card_not_found", "no ID card was found in the image")], {}, timings
+        )
+    card = rectify(frame_bgr, found)
+    quality = {**card_quality(card), "card_share": round(found.area_share, 3)}
+    started = time.perf_counter()
+    lines = engine.read(card)
+    timings["ocr"] = round((time.perf_counter() - started) * 1000, 1)
+    started = time.perf_counter()
+    result: CardFields = read_fields(lines, CARD_PX[0], CARD_PX[1], today)
+    if result.upside_down:  # read it again the right way up: small text is lost upside down
+        card = cv2.rotate(card, cv2.ROTATE_180)
+        lines = engine.read(card)
+        result = read_fields(lines, CARD_PX[0], CARD_PX[1], today)
+        result.upside_down = True
+    number_error = next((e for e in result.errors if e.field == "id_number"), None)
+    if result.side == "front" and number_error is not None:
+        again = _reread_number(engine, card)
+        if again and validate_id_number(again, today=today, min_age=0, max_age=200).valid:
+            result = read_fields(lines, CARD_PX[0], CARD_PX[1], today, number=again)
+        quality["number_reread"] = True
+    timings["fields"] = round((time.perf_counter() - started) * 1000, 1)
+    quality["upside_down"] = result.upside_down
+    return CardReading(result.side, result.fields, result.errors, quality, timings, card)

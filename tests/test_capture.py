@@ -1,0 +1,192 @@
+"""ID card capture: synthetic cards, finding and rectifying the card, on-device OCR, reading the
+fields by layout, validation, and bad input. The OCR is the real PP-OCR models on onnxruntime."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import random
+from datetime import date
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from terminal_app.capture.reader import ImageRejected, decode_image, read_card
+from terminal_app.capture.synthetic_card import (
+    CARD_PX,
+    ETHNIC_GROUPS,
+    LONG_TERM,
+    draw_back,
+    draw_front,
+    make_cards,
+)
+from terminal_app.core.id_number import validate_id_number
+from terminal_app.core.synthetic_people import corrupt_check_character
+
+TODAY = date(2026, 11, 25)
+CARDS = make_cards(6, seed=11, today=TODAY, county="422801")
+
+
+def bgr(image: Image.Image) -> np.ndarray:
+    return cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def photographed(card: np.ndarray, seed: int, tilt: float = 0.08, angle: float = 12.0) -> np.ndarray:
+    """The card on a cluttered table, seen at an angle: a perspective warp into a 1280 x 720 frame."""
+    rng = np.random.default_rng(seed)
+    frame = rng.integers(60, 140, (720, 1280, 3), dtype=np.uint8)
+    for _ in range(25):  # clutter: rectangles and lines in other colours
+        x, y = int(rng.integers(0, 1200)), int(rng.integers(0, 680))
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        cv2.rectangle(frame, (x, y), (x + int(rng.integers(10, 80)), y + int(rng.integers(10, 60))), colour, 2)
+    frame = cv2.GaussianBlur(frame, (3, 3), 0)
+    w, h = CARD_PX
+    centre = np.array([640, 360])
+    theta = np.deg2rad(angle)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    corners = np.array([[-w, -h], [w, -h], [w, h], [-w, h]], dtype=np.float64) * 0.5 * 0.85
+    corners[:2, 0] *= 1 - tilt  # the far edge looks shorter
+    target = (corners @ rotation.T + centre).astype(np.float32)
+    source = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(source, target)
+    warped = cv2.warpPerspective(card, matrix, (1280, 720))
+    mask = cv2.warpPerspective(np.full(card.shape[:2], 255, np.uint8), matrix, (1280, 720))
+    frame[mask > 0] = warped[mask > 0]
+    return frame
+
+
+# --- the synthetic cards ------------------------------------------------------------------------
+
+
+def test_synthetic_cards_are_consistent_and_repeatable():
+    again = make_cards(6, seed=11, today=TODAY, county="422801")
+    assert again == CARDS and make_cards(6, seed=12, today=TODAY) != CARDS
+    assert len(ETHNIC_GROUPS) == 56 and len(set(ETHNIC_GROUPS)) == 56
+    for card in make_cards(200, seed=5, today=TODAY):
+        check = validate_id_number(card.id_number, today=TODAY, min_age=16, max_age=80)
+        assert check.valid and check.birth_date == card.birth_date and check.sex == card.sex
+        assert 1 <= len(card.address_lines) <= 3 and all(len(line) <= 11 for line in card.address_lines)
+        assert card.ethnicity in ETHNIC_GROUPS and card.authority.endswith("公安局")
+        assert card.valid_from <= TODAY and (card.valid_to == LONG_TERM or card.valid_to > TODAY)
+    assert np.array_equal(np.asarray(draw_front(CARDS[0])), np.asarray(draw_front(CARDS[0])))
+    assert draw_front(CARDS[0]).size == CARD_PX == (856, 540)
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def test_both_sides_of_clean_cards_are_read_and_a_misread_checkable_field_is_flagged():
+    exact = 0
+    for card in CARDS:
+        for side, image in (("front", draw_front(card)), ("back", draw_back(card))):
+            reading = read_card(bgr(image), today=TODAY)
+            expected = card.expected_fields(side)
+            assert reading.side == side
+            if side == "front":
+                assert reading.fields["id_number"] == card.id_number  # the number is never wrong
+            wrong = {k for k in expected if reading.fields.get(k) != expected[k]}
+            flagged = {e.field for e in reading.errors}
+            assert wrong - {"name", "address"} <= flagged, (wrong, reading.errors)  # free text cannot be checked
+            exact += reading.valid and not wrong
+    assert exact >= 2 * len(CARDS) - 2, exact  # rare ethnic-group characters (畲, 傈僳) may be misread
+
+
+def test_a_card_upside_down_or_photographed_at_an_angle_is_found_and_read():
+    card = CARDS[1]
+    upside_down = read_card(cv2.rotate(bgr(draw_front(card)), cv2.ROTATE_180), today=TODAY)
+    assert upside_down.quality["upside_down"] and upside_down.fields == card.expected_fields("front")
+    photo = read_card(photographed(bgr(draw_front(card)), seed=1), today=TODAY)
+    assert photo.valid and photo.fields == card.expected_fields("front"), photo.as_json()
+    assert 0.3 < photo.quality["card_share"] < 0.9
+    back = read_card(photographed(bgr(draw_back(card)), seed=2, angle=-20), today=TODAY)
+    assert back.side == "back" and back.fields == card.expected_fields("back")
+
+
+def test_a_wrong_check_character_is_never_accepted():
+    card = dataclasses.replace(CARDS[2], id_number=corrupt_check_character(CARDS[2].id_number))
+    reading = read_card(bgr(draw_front(card)), today=TODAY)
+    assert not reading.valid and reading.quality["number_reread"]
+    assert [(e.field, e.code) for e in reading.errors] == [("id_number", "check_character")]
+
+
+def test_a_printed_birth_date_that_disagrees_with_the_number_is_refused():
+    card = dataclasses.replace(
+        CARDS[3], birth_date=CARDS[3].birth_date.replace(day=1 if CARDS[3].birth_date.day > 1 else 2)
+    )
+    reading = read_card(bgr(draw_front(card)), today=TODAY)
+    assert not reading.valid and ("birth_date", "birth_date_mismatch") in [(e.field, e.code) for e in reading.errors]
+
+
+def test_the_portrait_crop_is_the_photo_area():
+    reading = read_card(bgr(draw_front(CARDS[0])), today=TODAY)
+    portrait = cv2.imdecode(np.frombuffer(reading.portrait_jpeg(), np.uint8), cv2.IMREAD_COLOR)
+    assert portrait.shape[:2] == (330, 260)
+    assert read_card(bgr(draw_back(CARDS[0])), today=TODAY).portrait_jpeg() is None
+
+
+# --- bad input --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"this is not an image", "not_an_image"),
+        (png(Image.new("RGB", (1, 1))), "image_too_small"),
+        (png(Image.new("1", (8000, 6000))), "image_too_large"),
+        (b"\x00" * (21 * 1024 * 1024), "image_too_large"),
+    ],
+)
+def test_files_that_are_not_usable_images_get_a_specific_error(data, code):
+    with pytest.raises(ImageRejected) as rejected:
+        decode_image(data)
+    assert rejected.value.code == code
+
+
+def test_a_truncated_jpeg_is_reported_as_corrupt_or_read_without_crashing():
+    _, encoded = cv2.imencode(".jpg", bgr(draw_front(CARDS[0])))
+    truncated = encoded.tobytes()[:2000]
+    try:
+        frame = decode_image(truncated)
+    except ImageRejected as rejected:
+        assert rejected.code == "corrupt_image"
+    else:
+        assert not read_card(frame, today=TODAY).valid
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (np.zeros((480, 640, 3), np.uint8), "card_not_found"),  # a black frame
+        (np.full((540, 856, 3), 255, np.uint8), "not_a_card"),  # a blank card-shaped page
+    ],
+)
+def test_frames_without_a_card_say_so(frame, code):
+    reading = read_card(frame, today=TODAY)
+    assert not reading.valid and reading.errors[0].code == code
+
+
+def test_text_that_is_not_an_id_card_is_not_taken_for_one():
+    page = Image.new("RGB", CARD_PX, "white")
+    from PIL import ImageDraw
+
+    from terminal_app.capture.synthetic_card import font
+
+    draw = ImageDraw.Draw(page)
+    rng = random.Random(3)
+    for row in range(6):
+        draw.text(
+            (40, 40 + row * 80),
+            "".join(rng.choice("今天天气很好我们去赶集买菜") for _ in range(12)),
+            font=font(4),
+            fill="black",
+        )
+    reading = read_card(bgr(page), today=TODAY)
+    assert not reading.valid and reading.errors[0].code == "not_a_card"
