@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import random
 from datetime import date
 
@@ -190,3 +191,35 @@ def test_text_that_is_not_an_id_card_is_not_taken_for_one():
         )
     reading = read_card(bgr(page), today=TODAY)
     assert not reading.valid and reading.errors[0].code == "not_a_card"
+
+
+# --- photographs ------------------------------------------------------------------------------------
+
+
+def test_photographs_are_repeatable_and_each_level_is_harder():
+    from terminal_app.capture.synthetic_photo import LEVELS, photograph
+
+    card = bgr(draw_front(CARDS[0]))
+    assert np.array_equal(photograph(card, LEVELS["medium"], seed=3), photograph(card, LEVELS["medium"], seed=3))
+    assert np.array_equal(photograph(card, LEVELS["clean"], seed=3), card)  # a flat scan
+    levels = [LEVELS[name] for name in ("clean", "mild", "medium", "hard")]
+    for easier, harder in itertools.pairwise(levels):
+        for name in ("rotation_deg", "tilt", "blur_sigma", "noise_sigma", "light_gradient", "glare", "occlusion"):
+            assert getattr(easier, name) <= getattr(harder, name), name
+        assert easier.jpeg_quality >= harder.jpeg_quality and easier != harder
+    assert photograph(card, LEVELS["hard"], seed=3).shape == (720, 1280, 3)
+
+
+def test_no_level_of_degradation_gets_a_wrong_number_accepted():
+    """Whatever the photo, a reading reported valid carries the card's own number; the mild level
+    is read whole for most cards."""
+    from terminal_app.capture.synthetic_photo import LEVELS, photograph
+
+    whole = 0
+    for level in ("mild", "medium", "hard"):
+        for index, card in enumerate(CARDS[:4]):
+            reading = read_card(photograph(bgr(draw_front(card)), LEVELS[level], seed=index), today=TODAY)
+            if reading.valid:
+                assert reading.fields["id_number"] == card.id_number
+            whole += level == "mild" and reading.valid and reading.fields == card.expected_fields("front")
+    assert whole >= 3

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
+import cv2
+import numpy as np
+
 from terminal_app.capture.ocr import OcrLine
 from terminal_app.capture.synthetic_card import CARD_MM, ETHNIC_GROUPS, LONG_TERM
 from terminal_app.core.id_number import printed_field_mismatches, validate_id_number
@@ -71,6 +74,43 @@ def place(lines: list[OcrLine], width_px: float, height_px: float) -> list[Place
 def _flip(placed: list[Placed]) -> list[Placed]:
     width, height = CARD_MM
     return [Placed(p.text, width - p.x, height - p.y, width - p.left - 2 * (p.x - p.left), p.score) for p in placed]
+
+
+# Where each printed label's centre sits on a card (mm), measured from the drawn cards' OCR.
+ANCHORS = {
+    "front": {"姓名": (8.9, 7.45), "性别": (8.9, 14.4), "民族": (29.54, 14.38), "出生": (9.0, 21.4),
+              "住址": (8.94, 28.4), "公民身份号码": (13.71, 46.88)},
+    "back": {"中华人民共和国": (41.8, 9.1), "居民身份证": (42.55, 17.75), "签发机关": (19.86, 41.5),
+             "有效期限": (19.8, 48.0)},
+}  # fmt: skip
+
+
+def align(placed: list[Placed], side: str) -> list[Placed]:
+    """Correct an imperfect rectification (a corner hidden by a thumb, a rounded corner taken for
+    the edge) by the labels the OCR found on their own: an affine transform from where they are
+    to where the card prints them, fitted robustly (three labels or more, spread over the card;
+    otherwise a similarity transform from two, or a shift from one)."""
+    anchors = ANCHORS[side]
+    found = [(p, anchors[p.text]) for p in placed if p.text in anchors]
+    if not found:
+        return placed
+    source = np.array([[p.x, p.y] for p, _ in found], np.float32)
+    target = np.array([xy for _, xy in found], np.float32)
+    matrix = None
+    spread = np.ptp(target, axis=0)
+    if len(found) >= 3 and min(spread) >= 10:  # labels in one column cannot fix a stretch across
+        matrix, _ = cv2.estimateAffine2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=1.5)
+    if matrix is None and len(found) >= 2:
+        matrix, _ = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=1.5)
+    if matrix is None:
+        shift = (target - source).mean(axis=0)
+        matrix = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
+    scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))  # along x: for the left edges
+    out = []
+    for p in placed:
+        x, y = matrix @ np.array([p.x, p.y, 1.0])
+        out.append(Placed(p.text, float(x), float(y), float(x - (p.x - p.left) * scale), p.score))
+    return out
 
 
 def _has(placed: list[Placed], mark: str) -> Placed | None:
@@ -226,6 +266,7 @@ def read_fields(
     side, placed, flipped = orient(place(lines, width_px, height_px))
     if side == "unknown":
         return CardFields("unknown", {}, [FieldError("side", "not_a_card", "no ID card text was found")])
+    placed = align(placed, side)
     result = read_front(placed, today, number) if side == "front" else read_back(placed, today)
     result.upside_down = flipped
     return result
