@@ -1,0 +1,123 @@
+"""ID card reading over generated cards at each degradation level: per-field exact-match rate,
+whole-card rate, wrong numbers accepted (must be 0), latency (median, p95) and peak memory.
+
+    .venv/bin/python bench/bench_idcard.py [--cards 500] [--levels clean mild medium hard]
+
+The baseline, run side by side on the same images through the same card finder and field
+reader, is Tesseract 5 with its Chinese model (Debian tesseract-ocr-chi-sim, via pytesseract):
+what a user might pick instead. The ratio compares the two on the whole-card rate and latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import time
+from datetime import date
+
+import cv2
+import numpy as np
+
+from terminal_app.capture.ocr import OcrLine, ocr_engine
+from terminal_app.capture.reader import read_card
+from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
+from terminal_app.capture.synthetic_photo import LEVELS, photograph
+
+TODAY = date(2026, 11, 25)
+
+
+class TesseractEngine:
+    """Tesseract's lines as OcrLines, so the same field reader runs on them."""
+
+    def read(self, image_bgr: np.ndarray) -> list[OcrLine]:
+        import pytesseract
+
+        data = pytesseract.image_to_data(
+            cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), lang="chi_sim", config="--psm 11", output_type="dict"
+        )
+        groups: dict[tuple, list[int]] = {}
+        for i, text in enumerate(data["text"]):
+            if text.strip():
+                groups.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(i)
+        lines = []
+        for indices in groups.values():
+            text = "".join(data["text"][i] for i in indices)
+            left = min(data["left"][i] for i in indices)
+            top = min(data["top"][i] for i in indices)
+            right = max(data["left"][i] + data["width"][i] for i in indices)
+            bottom = max(data["top"][i] + data["height"][i] for i in indices)
+            box = np.array([[left, top], [right, top], [right, bottom], [left, bottom]], np.float32)
+            score = statistics.mean(float(data["conf"][i]) for i in indices) / 100
+            lines.append(OcrLine(re.sub(r"\s+", "", text), score, box))
+        return lines
+
+
+def peak_mib() -> float:
+    with open("/proc/self/status") as status:
+        return int(re.search(r"VmHWM:\s+(\d+)", status.read()).group(1)) / 1024
+
+
+def run(engine, name: str, frames: list, expected: list, numbers: list) -> dict:
+    fields_right: dict[str, int] = {}
+    fields_seen: dict[str, int] = {}
+    whole = wrong_numbers = 0
+    times = []
+    for frame, want, number in zip(frames, expected, numbers, strict=True):
+        started = time.perf_counter()
+        reading = read_card(frame, today=TODAY, engine=engine)
+        times.append(time.perf_counter() - started)
+        for key, value in want.items():
+            fields_seen[key] = fields_seen.get(key, 0) + 1
+            fields_right[key] = fields_right.get(key, 0) + (reading.fields.get(key) == value)
+        whole += reading.valid and reading.fields == want
+        if reading.valid and number is not None and reading.fields.get("id_number") != number:
+            wrong_numbers += 1
+    ordered = sorted(times)
+    return {
+        "engine": name,
+        "whole": whole / len(frames),
+        "fields": {k: fields_right[k] / fields_seen[k] for k in fields_seen},
+        "wrong_numbers": wrong_numbers,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p95_ms": ordered[int(0.95 * (len(ordered) - 1))] * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cards", type=int, default=500)
+    parser.add_argument("--levels", nargs="+", default=list(LEVELS))
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+    cards = make_cards(args.cards, seed=2026, today=TODAY)
+    engines = [(ocr_engine(), "PP-OCRv4 (rapidocr-onnxruntime)")]
+    if not args.no_baseline:
+        engines.append((TesseractEngine(), "Tesseract 5 chi_sim (baseline)"))
+    print(f"{args.cards} cards per level, fronts and backs alternating, seed 2026")
+    for level in args.levels:
+        frames, expected, numbers = [], [], []
+        for i, card in enumerate(cards):
+            side = "front" if i % 2 == 0 else "back"
+            image = draw_front(card) if side == "front" else draw_back(card)
+            frames.append(photograph(cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR), LEVELS[level], seed=i))
+            expected.append(card.expected_fields(side))
+            numbers.append(card.id_number if side == "front" else None)
+        results = [run(engine, name, frames, expected, numbers) for engine, name in engines]
+        for r in results:
+            fields = " ".join(f"{k} {v:.1%}" for k, v in r["fields"].items())
+            print(
+                f"[{level:<6}] {r['engine']:<32} all fields {r['whole']:6.1%}  wrong numbers accepted "
+                f"{r['wrong_numbers']}  p50 {r['p50_ms']:5.0f} ms  p95 {r['p95_ms']:5.0f} ms\n          {fields}"
+            )
+        if len(results) == 2:
+            ours, base = results
+            print(
+                f"[{level:<6}] ratio ours/baseline: all-fields {ours['whole'] / max(base['whole'], 1e-9):.2f}x, "
+                f"p50 latency {ours['p50_ms'] / base['p50_ms']:.2f}x"
+            )
+    print(f"peak RSS: {peak_mib():.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
