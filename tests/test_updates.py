@@ -200,7 +200,7 @@ def _model_files(version: str) -> dict[str, bytes]:
         ({"scorecard.onnx": b"\x08\x07"}, "scorecard.onnx: not a loadable ONNX model"),
     ],
 )
-def test_a_model_update_is_checked_the_way_the_terminal_will_use_it(kiosk, central, change, named):
+def test_a_model_update_is_checked_the_way_the_terminal_will_use_it(kiosk, central, config_path, change, named):
     files = _model_files("credit-2026.11")
     for name, value in change.items():
         if value is None:
@@ -213,6 +213,7 @@ def test_a_model_update_is_checked_the_way_the_terminal_will_use_it(kiosk, centr
     assert kiosk.model.model_version != "credit-2026.11"
     kiosk.apply_update(signed(central, "model", 2, _model_files("credit-2026.11")), source="usb")
     assert kiosk.model.model_version == "credit-2026.11"
+    assert restart(kiosk, config_path).model.model_version == "credit-2026.11"  # in force after a restart
 
 
 def test_the_central_side_refuses_to_sign_content_a_terminal_would_refuse(tmp_path, central):

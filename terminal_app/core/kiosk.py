@@ -51,7 +51,7 @@ class Kiosk:
     local_config: KioskConfig | None = None  # the file's config, before central config updates
     updates: UpdateStore = field(init=False)
     blocklist: Blocklist = field(default_factory=Blocklist)
-    model: ModelBundle = field(default_factory=ModelBundle.embedded)  # until a signed one is in force
+    model: ModelBundle = field(init=False)  # the signed bundle in force, else the embedded one
     scorer: OnDeviceScorer = field(init=False)
 
     @classmethod
@@ -86,8 +86,10 @@ class Kiosk:
             trusted_keys=kiosk.central_keys,
             clock=clock,
         )
-        for kind in ("config", "roster", "blocklist", "model"):  # config first: it may rotate central keys
+        for kind in ("config", "roster", "blocklist"):  # config first: it may rotate central keys
             kiosk.updates.load(kind)
+        if kiosk.updates.load("model") is None:  # loaded only if no signed bundle is in force
+            kiosk.model = ModelBundle.embedded()
         audit.append("kiosk_started", terminal=config.terminal.id, drafts_wiped=wiped, legacy_adopted=adopted)
         return kiosk
 
