@@ -101,16 +101,6 @@ def _crop_mm(card: np.ndarray, box: tuple[float, float, float, float]) -> np.nda
     return card[top:bottom, left:right]
 
 
-def _reread_number(engine: OcrEngine, card: np.ndarray) -> str | None:
-    """The number line alone, enlarged: a second chance for a misread digit."""
-    crop = cv2.resize(_crop_mm(card, NUMBER_LINE_MM), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-    for line in engine.read(crop):
-        number = normalise_number(line.text)
-        if len(number) == 18:
-            return number
-    return None
-
-
 def read_card(frame_bgr: np.ndarray, *, today: date, engine: OcrEngine | None = None) -> CardReading:
     engine = engine or ocr_engine()
     timings: dict[str, float] = {}
@@ -123,22 +113,31 @@ def read_card(frame_bgr: np.ndarray, *, today: date, engine: OcrEngine | None = 
         )
     card = rectify(frame_bgr, found)
     quality = {**card_quality(card), "card_share": round(found.area_share, 3)}
+    ocr_ms = 0.0
+
+    def ocr(image: np.ndarray) -> list:
+        nonlocal ocr_ms
+        began = time.perf_counter()
+        found_lines = engine.read(image)
+        ocr_ms += (time.perf_counter() - began) * 1000
+        return found_lines
+
     started = time.perf_counter()
-    lines = engine.read(card)
-    timings["ocr"] = round((time.perf_counter() - started) * 1000, 1)
-    started = time.perf_counter()
+    lines = ocr(card)
     result: CardFields = read_fields(lines, CARD_PX[0], CARD_PX[1], today)
-    if result.upside_down:  # read it again the right way up: small text is lost upside down
+    upside_down = result.upside_down
+    if upside_down:  # read it again the right way up: small text is lost upside down
         card = cv2.rotate(card, cv2.ROTATE_180)
-        lines = engine.read(card)
+        lines = ocr(card)
         result = read_fields(lines, CARD_PX[0], CARD_PX[1], today)
-        result.upside_down = True
     number_error = next((e for e in result.errors if e.field == "id_number"), None)
     if result.side == "front" and number_error is not None:
-        again = _reread_number(engine, card)
+        crop = cv2.resize(_crop_mm(card, NUMBER_LINE_MM), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        again = next((n for line in ocr(crop) if len(n := normalise_number(line.text)) == 18), None)
         if again and validate_id_number(again, today=today, min_age=0, max_age=200).valid:
             result = read_fields(lines, CARD_PX[0], CARD_PX[1], today, number=again)
         quality["number_reread"] = True
-    timings["fields"] = round((time.perf_counter() - started) * 1000, 1)
-    quality["upside_down"] = result.upside_down
+    timings["ocr"] = round(ocr_ms, 1)
+    timings["fields"] = round((time.perf_counter() - started) * 1000 - ocr_ms, 1)
+    quality["upside_down"] = upside_down
     return CardReading(result.side, result.fields, result.errors, quality, timings, card)
