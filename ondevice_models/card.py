@@ -205,9 +205,6 @@ class ModelCard(_Strict):
                         raise ValueError(f"form_mapping.features.{feature.name} gives {value!r}, not a category")
         return self
 
-    def feature(self, name: str) -> CardFeature:
-        return next(f for f in self.features if f.name == name)
-
 
 def _rule_values(rule: MappingRule) -> list[str | float]:
     values: list[str | float] = []

@@ -21,8 +21,7 @@ WORK_SIDE = 960  # frames are searched at most this wide
 @dataclass(frozen=True)
 class FoundCard:
     quad: np.ndarray  # 4 x 2 corners in the frame, clockwise from the top left
-    area_share: float  # the card's share of the frame
-    whole_frame: bool  # the frame was taken as the card
+    area_share: float  # the card's share of the frame (1.0: the frame was taken as the card)
 
 
 def order_corners(points: np.ndarray) -> np.ndarray:
@@ -85,11 +84,11 @@ def find_card(frame_bgr: np.ndarray) -> FoundCard | None:
             if short_side == 0 or not 1.2 <= long_side / short_side <= 2.1 or area < 0.85 * quad_area:
                 continue
             if best is None or quad_area / frame_area > best.area_share:
-                best = FoundCard(quad, quad_area / frame_area, False)
+                best = FoundCard(quad, quad_area / frame_area)
             break
     if best is None and abs(max(ratio, 1 / ratio) - CARD_RATIO) < 0.12:
         corners = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
-        best = FoundCard(corners, 1.0, True)
+        best = FoundCard(corners, 1.0)
     return best
 
 

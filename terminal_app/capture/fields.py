@@ -57,10 +57,6 @@ class CardFields:
     errors: list[FieldError] = field(default_factory=list)
     upside_down: bool = False
 
-    @property
-    def valid(self) -> bool:
-        return self.side != "unknown" and not self.errors
-
 
 def place(lines: list[OcrLine], width_px: float, height_px: float) -> list[Placed]:
     sx, sy = CARD_MM[0] / width_px, CARD_MM[1] / height_px

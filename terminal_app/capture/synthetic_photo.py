@@ -5,7 +5,6 @@ benchmark use (clean, mild, medium, hard). Deterministic for a seed."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -28,9 +27,6 @@ class Degradation:
     light_gradient: float = 0.0  # 0.4: one side 40% darker
     glare: float = 0.0  # radius of a bright spot as a share of the card's height
     occlusion: float = 0.0  # a thumb over a corner, as a share of the card's height
-
-    def with_(self, **changes) -> Degradation:
-        return dataclasses.replace(self, **changes)
 
 
 LEVELS: dict[str, Degradation] = {
