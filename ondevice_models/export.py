@@ -160,6 +160,10 @@ def build_gbm_onnx(gbm, count: int):
         gbm, initial_types=[("woe", FloatTensorType([None, count]))], zipmap=False, target_opset=ONNX_OPSET
     )
     model.graph.name = "credit_gbm"  # the converter names the graph with a random UUID: builds must repeat
+    # ...and lists its opset imports in set order, which changes with PYTHONHASHSEED
+    imports = sorted(model.opset_import, key=lambda opset: opset.domain)
+    del model.opset_import[:]
+    model.opset_import.extend(imports)
     return model
 
 
