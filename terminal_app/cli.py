@@ -2,7 +2,7 @@
 
 Exit codes: 0 done / valid, 1 unexpected failure, 2 invalid input (config, ID number, request,
 a file that is not an image), 3 the central service could not be reached or refused (enroll,
-sync; nothing was lost), or the ID card could not be read (idcard read).
+sync; nothing was lost), or the ID card could not be read (idcard read, idcard capture).
 """
 
 from __future__ import annotations
@@ -160,6 +160,51 @@ def idcard_read(image: Path, as_json: bool, today, portrait: Path | None) -> Non
         for error in reading.errors:
             click.echo(f"  ! {error.field}: {error.message}")
     sys.exit(0 if reading.valid else EXIT_NOT_READ)
+
+
+@idcard.command("capture")
+@click.argument("source")
+@click.option("--side", type=click.Choice(["front", "back", "any", "both"]), default="both", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Check validity as of this date.")
+def idcard_capture(source: str, side: str, as_json: bool, today) -> None:
+    """Capture the card from a frame source as the kiosk does: SOURCE is a video file, a folder
+    of frames, or a camera (camera:0, /dev/video0). Every frame goes through the quality gate
+    (the instructions it would show are listed), the best frames through OCR. Exit 0 when the
+    side(s) were read and valid, 3 when not, 2 when the source gives no frames at all."""
+    from terminal_app.capture.card_capture import CardCapture
+    from terminal_app.capture.sources import SourceUnavailable, open_source
+
+    try:
+        frames = open_source(source)
+    except SourceUnavailable as unavailable:
+        if as_json:
+            _print_json({"valid": False, "error": {"code": unavailable.code, "message": unavailable.message}})
+        _fail(f"{source}: {unavailable.code}: {unavailable.message}")
+    capture = CardCapture(frames, today.date() if today else date.today())
+    wanted = {"front": ["front"], "back": ["back"], "any": [None], "both": ["front", "back"]}[side]
+    sides = []
+    for want in wanted:
+        sides.append(capture.capture(want))
+        if sides[-1].problem is not None:
+            break
+    frames.close()
+    valid = len(sides) == len(wanted) and all(s.problem is None for s in sides)
+    if as_json:
+        _print_json({"valid": valid, "sides": [s.as_json() for s in sides]})
+    else:
+        for captured in sides:
+            reading = captured.reading
+            shown = ", ".join(captured.instructions)
+            counts = f"{captured.frames_seen} frames, {captured.frames_read} read, {captured.ms:.0f} ms"
+            click.echo(f"{reading.side if reading else 'no card'}: {counts}; shown: {shown}")
+            for key, value in (reading.fields if reading else {}).items():
+                click.echo(f"  {key:<11} {value}")
+            if captured.problem:
+                click.echo(f"  ! {captured.problem}")
+                for error in reading.errors if reading else []:
+                    click.echo(f"  ! {error.field}: {error.message}")
+    sys.exit(0 if valid else EXIT_NOT_READ)
 
 
 # --- offer ----------------------------------------------------------------------------------

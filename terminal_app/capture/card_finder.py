@@ -16,6 +16,7 @@ from terminal_app.capture.synthetic_card import CARD_MM, CARD_PX
 
 CARD_RATIO = CARD_MM[0] / CARD_MM[1]
 WORK_SIDE = 960  # frames are searched at most this wide
+MIN_AREA_SHARE = 0.08  # smaller outlines are not looked at (the portrait on a scanned card is 8%)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,40 @@ def _quad(contour: np.ndarray) -> np.ndarray | None:
     return None
 
 
+def _refine(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
+    """Corners from straight lines fitted to the middle of each side's outline points, so a
+    finger or an object touching a corner (which bends the hull there) does not move it."""
+    points = contour.reshape(-1, 2).astype(np.float32)
+    lines = []
+    for i in range(4):
+        start, end = quad[i], quad[(i + 1) % 4]
+        direction = end - start
+        length = float(np.linalg.norm(direction))
+        if length < 20:
+            return quad
+        unit = direction / length
+        offset = points - start
+        along = offset @ unit / length
+        across = np.abs(offset[:, 0] * unit[1] - offset[:, 1] * unit[0])
+        side = points[(along > 0.2) & (along < 0.8) & (across < 0.03 * length)]
+        if len(side) < 8:
+            return quad
+        vx, vy, x, y = cv2.fitLine(side, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+        lines.append((np.array([x, y]), np.array([vx, vy])))
+    corners = []
+    for i in range(4):  # corner i joins side i-1 and side i
+        (p, u), (q, v) = lines[i - 1], lines[i]
+        matrix = np.array([u, -v]).T
+        if abs(np.linalg.det(matrix)) < 1e-6:
+            return quad
+        t = np.linalg.solve(matrix, q - p)[0]
+        corners.append(p + t * u)
+    refined = np.array(corners, np.float32)
+    if np.abs(refined - quad).max() > 0.15 * max(_side_lengths(quad)):
+        return quad  # the fit went wrong: keep the hull's corners
+    return refined
+
+
 def _masks(grey: np.ndarray) -> list[np.ndarray]:
     """Two views of where the card's outline may be: edges, and the bright region (a card is
     paler than most tables). Each finds cards the other misses."""
@@ -61,35 +96,60 @@ def _masks(grey: np.ndarray) -> list[np.ndarray]:
     return [edges, bright]
 
 
-def find_card(frame_bgr: np.ndarray) -> FoundCard | None:
+def _overlaps(quad: np.ndarray, other: np.ndarray) -> bool:
+    """One outline's centre lies inside the other: the same card found twice (or its inner frame)."""
+    return (
+        cv2.pointPolygonTest(other.reshape(-1, 1, 2), tuple(map(float, quad.mean(axis=0))), False) >= 0
+        or cv2.pointPolygonTest(quad.reshape(-1, 1, 2), tuple(map(float, other.mean(axis=0))), False) >= 0
+    )
+
+
+def find_cards(frame_bgr: np.ndarray, *, work_side: int = WORK_SIDE) -> list[FoundCard]:
+    """Every card-shaped outline in the frame that is not inside another, largest first."""
     height, width = frame_bgr.shape[:2]
     ratio = width / height
-    scale = min(1.0, WORK_SIDE / max(width, height))
+    scale = min(1.0, work_side / max(width, height))
     small = cv2.resize(frame_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else frame_bgr
     grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
     frame_area = small.shape[0] * small.shape[1]
-    best: FoundCard | None = None
+    found: list[tuple[FoundCard, float]] = []  # with the share of its outline the contour fills
     for mask in _masks(grey):
         contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         for contour in sorted(contours, key=cv2.contourArea, reverse=True)[:12]:
             area = cv2.contourArea(contour)
-            if area < 0.08 * frame_area or area > 0.98 * frame_area:
+            if area < MIN_AREA_SHARE * frame_area or area > 0.98 * frame_area:
                 continue
             corners = _quad(contour)
             if corners is None:
                 continue
-            quad = order_corners(corners / scale)
+            quad = order_corners(_refine(order_corners(corners), contour) / scale)
             long_side, short_side = sorted(_side_lengths(quad), reverse=True)
             quad_area = cv2.contourArea(corners)
-            if short_side == 0 or not 1.2 <= long_side / short_side <= 2.1 or area < 0.85 * quad_area:
+            fill = area / quad_area if quad_area else 0.0
+            if short_side == 0 or not 1.2 <= long_side / short_side <= 2.1 or fill < 0.85:
                 continue
-            if best is None or quad_area / frame_area > best.area_share:
-                best = FoundCard(quad, quad_area / frame_area)
-            break
-    if best is None and abs(max(ratio, 1 / ratio) - CARD_RATIO) < 0.12:
+            card = FoundCard(quad, quad_area / frame_area)
+            same = next((i for i, (seen, _) in enumerate(found) if _overlaps(seen.quad, quad)), None)
+            if same is None:
+                found.append((card, fill))
+                continue
+            # the same card seen in both masks: the outline it fills best (a line or an object
+            # touching the card bends the other's hull), the larger when they fill alike
+            seen, seen_fill = found[same]
+            if fill > seen_fill + 0.03 or (fill > seen_fill - 0.03 and card.area_share > seen.area_share):
+                found[same] = (card, fill)
+    cards = [card for card, _ in found]
+    largest = max((card.area_share for card in cards), default=0.0)
+    if largest < 0.3 and abs(max(ratio, 1 / ratio) - CARD_RATIO) < 0.12:  # a scan: the portrait is no card
         corners = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
-        best = FoundCard(corners, 1.0)
-    return best
+        cards = [FoundCard(corners, 1.0)]
+    return sorted(cards, key=lambda card: card.area_share, reverse=True)
+
+
+def find_card(frame_bgr: np.ndarray, *, work_side: int = WORK_SIDE) -> FoundCard | None:
+    """The largest card in the frame, or None."""
+    cards = find_cards(frame_bgr, work_side=work_side)
+    return cards[0] if cards else None
 
 
 def rectify(frame_bgr: np.ndarray, found: FoundCard) -> np.ndarray:

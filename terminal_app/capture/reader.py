@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from terminal_app.capture.card_finder import find_card, rectify
 from terminal_app.capture.fields import CardFields, FieldError, normalise_number, read_fields
 from terminal_app.capture.ocr import OcrEngine, ocr_engine
+from terminal_app.capture.quality import QualityThresholds, judge_card
 from terminal_app.capture.synthetic_card import CARD_PX, PORTRAIT_MM, PX_PER_MM
 from terminal_app.core.id_number import validate_id_number
 
@@ -87,15 +88,6 @@ class CardReading:
         return encoded.tobytes() if ok else None
 
 
-def card_quality(card: np.ndarray) -> dict:
-    grey = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
-    return {
-        "focus": round(float(cv2.Laplacian(grey, cv2.CV_64F).var()), 1),
-        "glare_share": round(float((grey >= 250).mean()), 4),
-        "brightness": round(float(grey.mean()), 1),
-    }
-
-
 def _crop_mm(card: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
     left, top, right, bottom = (round(v * PX_PER_MM) for v in box)
     return card[top:bottom, left:right]
@@ -112,7 +104,7 @@ def read_card(frame_bgr: np.ndarray, *, today: date, engine: OcrEngine | None = 
             "unknown", {}, [FieldError("card", "card_not_found", "no ID card was found in the image")], {}, timings
         )
     card = rectify(frame_bgr, found)
-    quality = {**card_quality(card), "card_share": round(found.area_share, 3)}
+    quality = {**judge_card(card), "card_share": round(found.area_share, 3)}
     ocr_ms = 0.0
 
     def ocr(image: np.ndarray) -> list:
@@ -140,4 +132,9 @@ def read_card(frame_bgr: np.ndarray, *, today: date, engine: OcrEngine | None = 
     timings["ocr"] = round(ocr_ms, 1)
     timings["fields"] = round((time.perf_counter() - started) * 1000 - ocr_ms, 1)
     quality["upside_down"] = upside_down
-    return CardReading(result.side, result.fields, result.errors, quality, timings, card)
+    errors = list(result.errors)
+    if result.side in ("front", "back") and quality["colour"] < QualityThresholds().min_colour:
+        errors.insert(
+            0, FieldError("card", "photocopy", "the card has no colour: a photocopy or a print, not the card")
+        )
+    return CardReading(result.side, result.fields, errors, quality, timings, card)

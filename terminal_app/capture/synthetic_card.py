@@ -166,6 +166,14 @@ def _address(rng: random.Random, region_code: str) -> tuple[str, ...]:
     return tuple(text[i : i + width] for i in range(0, len(text), width))[:3]
 
 
+def _years_after(day: date, years: int) -> date:
+    """The same day `years` later (29 February: the 28th)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def _validity(rng: random.Random, birth: date, today: date) -> tuple[date, date | str]:
     """A card in force today: issued at 16 or later; valid 10 years if issued at 16–25, 20 years
     at 26–45, for life (长期) at 46 or older."""
@@ -178,11 +186,11 @@ def _validity(rng: random.Random, birth: date, today: date) -> tuple[date, date 
         if age >= 46:
             return issued, LONG_TERM
         years = 10 if age <= 25 else 20
-        end = issued.replace(year=issued.year + years, day=min(issued.day, 28))
+        end = _years_after(issued, years)
         if end > today:
             return issued, end
     issued = max(sixteen, today - timedelta(days=30))
-    return issued, issued.replace(year=issued.year + 10, day=min(issued.day, 28))
+    return issued, _years_after(issued, 10)
 
 
 def card_for(person: SyntheticPerson, rng: random.Random, today: date) -> CardFace:

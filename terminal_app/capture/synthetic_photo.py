@@ -77,31 +77,54 @@ def _counter(rng: np.random.Generator, clutter: int) -> np.ndarray:
     return frame
 
 
-def _place(card: np.ndarray, frame: np.ndarray, rng: np.random.Generator, d: Degradation) -> np.ndarray:
+@dataclass(frozen=True)
+class Pose:
+    """Where the card lies in the frame."""
+
+    centre: tuple[float, float]  # pixels
+    card_width: float  # as a share of the frame's width
+    angle_deg: float = 0.0
+    tilt: float = 0.0  # the far edge this much shorter
+    far_edge: int = 0  # which edge is farther from the camera: 0 top, 1 bottom, 2 left, 3 right
+    thumb_corner: int | None = None  # where the occlusion sits (None: a random corner)
+    glare_at: tuple[float, float] | None = None  # the glare spot from the card's centre, in card sizes
+
+
+def _corners(pose: Pose) -> np.ndarray:
+    """The card's corners around (0, 0), before moving to the centre."""
+    w, h = CARD_PX
+    scale = pose.card_width * FRAME[0] / w
+    corners = np.array([[-w, -h], [w, -h], [w, h], [-w, h]], dtype=np.float64) * 0.5 * scale
+    shrink = 1 - pose.tilt
+    rows = {0: (slice(0, 2), 0), 1: (slice(2, 4), 0), 2: ([0, 3], 1), 3: ([1, 2], 1)}[pose.far_edge]
+    corners[rows] *= shrink
+    angle = np.deg2rad(pose.angle_deg)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return corners @ rotation.T
+
+
+def random_pose(rng: np.random.Generator, d: Degradation) -> Pose:
+    """A pose drawn within the degradation's limits, the card wholly inside the frame."""
+    width, height = FRAME
+    angle = float(rng.uniform(-d.rotation_deg, d.rotation_deg))
+    far = int(rng.integers(0, 4))
+    margin = np.abs(_corners(Pose((0, 0), d.card_width, angle, d.tilt, far))).max(axis=0)
+    centre = (width / 2, height / 2)
+    if margin[0] + 8 < width / 2 and margin[1] + 8 < height / 2:
+        x = float(rng.uniform(margin[0] + 8, width - margin[0] - 8))
+        centre = (x, float(rng.uniform(margin[1] + 8, height - margin[1] - 8)))
+    return Pose(centre, d.card_width, angle, d.tilt, far)
+
+
+def _place(
+    card: np.ndarray, frame: np.ndarray, rng: np.random.Generator, d: Degradation, pose: Pose
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The frame with the card placed on it, and the glare's light (added after the lighting:
+    a reflection of the lamp saturates the camera whatever the shading)."""
     width, height = FRAME
     w, h = CARD_PX
-    scale = d.card_width * width / w
-    angle = np.deg2rad(rng.uniform(-d.rotation_deg, d.rotation_deg))
-    corners = np.array([[-w, -h], [w, -h], [w, h], [-w, h]], dtype=np.float64) * 0.5 * scale
-    far = int(rng.integers(0, 4))  # which edge is farther from the camera
-    shrink = 1 - d.tilt
-    if far == 0:
-        corners[:2, 0] *= shrink
-    elif far == 1:
-        corners[2:, 0] *= shrink
-    elif far == 2:
-        corners[[0, 3], 1] *= shrink
-    else:
-        corners[[1, 2], 1] *= shrink
-    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    placed = corners @ rotation.T
-    margin = np.abs(placed).max(axis=0)
-    centre = np.array(
-        [rng.uniform(margin[0] + 8, width - margin[0] - 8), rng.uniform(margin[1] + 8, height - margin[1] - 8)]
-        if (margin[0] + 8 < width / 2 and margin[1] + 8 < height / 2)
-        else [width / 2, height / 2]
-    )
-    target = (placed + centre).astype(np.float32)
+    scale = pose.card_width * width / w
+    target = (_corners(pose) + np.array(pose.centre)).astype(np.float32)
     source = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(source, target)
     warped = cv2.warpPerspective(card, matrix, FRAME, flags=cv2.INTER_AREA)
@@ -109,7 +132,8 @@ def _place(card: np.ndarray, frame: np.ndarray, rng: np.random.Generator, d: Deg
     out = frame.copy()
     out[mask > 0] = warped[mask > 0]
     if d.occlusion:
-        corner = target[int(rng.integers(0, 4))]
+        drawn = int(rng.integers(0, 4))
+        corner = target[drawn if pose.thumb_corner is None else pose.thumb_corner]
         radius = int(d.occlusion * h * scale)
         skin = tuple(int(c) for c in rng.choice([(140, 170, 210), (120, 150, 190), (100, 130, 170)]))
         cv2.ellipse(
@@ -123,26 +147,44 @@ def _place(card: np.ndarray, frame: np.ndarray, rng: np.random.Generator, d: Deg
             -1,
         )
     if d.glare:
-        spot = target.mean(axis=0) + rng.uniform(-0.3, 0.3, 2) * np.array([w, h]) * scale
+        drawn = rng.uniform(-0.3, 0.3, 2)
+        spot = (
+            target.mean(axis=0)
+            + (drawn if pose.glare_at is None else np.array(pose.glare_at)) * np.array([w, h]) * scale
+        )
         radius = d.glare * h * scale
         yy, xx = np.mgrid[0:height, 0:width]
         light = np.exp(-(((xx - spot[0]) ** 2 + (yy - spot[1]) ** 2) / (2 * radius**2)))
-        out = np.clip(out + (light * 255)[:, :, None], 0, 255).astype(np.uint8)
-    return out
+        return out, (light * 255).astype(np.float32)[:, :, None]
+    return out, None
 
 
-def photograph(card_bgr: np.ndarray, degradation: Degradation, seed: int) -> np.ndarray:
-    """A camera frame (1280 x 720, BGR) of the rectified card under `degradation`."""
+def photograph(
+    card_bgr: np.ndarray | None,
+    degradation: Degradation,
+    seed: int,
+    pose: Pose | None = None,
+    counter: np.ndarray | None = None,
+) -> np.ndarray:
+    """A camera frame (1280 x 720, BGR) of the rectified card under `degradation`, at `pose`
+    or at a random one within the degradation's limits, on `counter` or a random one;
+    `card_bgr` None: the empty counter."""
     rng = np.random.default_rng(seed)
     d = degradation
-    if d == Degradation():
+    if d == Degradation() and pose is None and card_bgr is not None:
         return card_bgr.copy()  # a flat scan: the card fills the image
-    frame = _place(card_bgr, _counter(rng, d.clutter), rng, d)
+    counter = _counter(rng, d.clutter) if counter is None else counter
+    if card_bgr is None:
+        frame, glare = counter, None
+    else:
+        frame, glare = _place(card_bgr, counter, rng, d, pose or random_pose(rng, d))
     if d.light_gradient:
         ramp = np.linspace(1.0, 1.0 - d.light_gradient, FRAME[0], dtype=np.float32)
         if rng.random() < 0.5:
             ramp = ramp[::-1]
         frame = np.clip(frame * ramp[None, :, None], 0, 255).astype(np.uint8)
+    if glare is not None:
+        frame = np.clip(frame + glare, 0, 255).astype(np.uint8)
     if d.blur_sigma:
         frame = cv2.GaussianBlur(frame, (0, 0), d.blur_sigma)
     if d.noise_sigma:
@@ -151,3 +193,44 @@ def photograph(card_bgr: np.ndarray, degradation: Degradation, seed: int) -> np.
         _, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, d.jpeg_quality])
         frame = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
     return frame
+
+
+def _motion_blur(frame: np.ndarray, length: int) -> np.ndarray:
+    kernel = np.zeros((length, length), np.float32)
+    kernel[length // 2, :] = 1.0 / length
+    return cv2.filter2D(frame, -1, kernel)
+
+
+def held_card_frames(card_bgr: np.ndarray, *, seed: int, level: str = "mild", steady: int = 8) -> list[np.ndarray]:
+    """A person showing the card to the camera, frame by frame: the empty counter, the card too
+    far away, half out of the picture, moving into place (blurred by the motion), then held
+    still for `steady` frames (a pixel of jitter) under the level's degradations."""
+    rng = np.random.default_rng(seed)
+    d = LEVELS[level]
+    width, height = FRAME
+    angle = float(rng.uniform(-d.rotation_deg, d.rotation_deg))
+    far_edge = int(rng.integers(0, 4))
+    held = {"thumb_corner": int(rng.integers(0, 4)), "glare_at": tuple(rng.uniform(-0.3, 0.3, 2))}
+    close = max(d.card_width, 0.58)
+
+    counter = _counter(rng, d.clutter)  # the same counter all along
+
+    def frame(pose: Pose | None, offset: int) -> np.ndarray:
+        return photograph(card_bgr if pose else None, d, seed * 1000 + offset, pose, counter)
+
+    frames = [frame(None, 0), frame(None, 1)]
+    frames += [
+        frame(Pose((width / 2 + 10 * i, height / 2), 0.3, angle, d.tilt, far_edge, **held), 2 + i) for i in range(2)
+    ]
+    frames += [
+        frame(Pose((width * 0.92, height / 2 + 20 * i), close, angle, d.tilt, far_edge, **held), 4 + i)
+        for i in range(2)
+    ]
+    for i in range(3):  # sliding in from the right, 45 px a frame
+        pose = Pose((width / 2 + 45 * (3 - i), height / 2), close, angle, d.tilt, far_edge, **held)
+        frames.append(_motion_blur(frame(pose, 6 + i), 21))
+    for i in range(steady):
+        jitter = rng.uniform(-1, 1, 2)
+        pose = Pose((width / 2 + jitter[0], height / 2 + jitter[1]), close, angle, d.tilt, far_edge, **held)
+        frames.append(frame(pose, 9 + i))
+    return frames

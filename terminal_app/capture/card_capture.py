@@ -1,0 +1,228 @@
+"""Capturing one side of the ID card from a frame source: every frame through the quality
+gate (with the instruction to show), the best good frames through OCR, and the number read
+again from other good frames when it fails its check character. `IdCardCapture` does both
+sides and hands the flow an `IdCardFields` (the capture engine of terminal_app.core.engines).
+
+Nothing here sleeps on a finite source: a video or a folder is read as fast as it decodes; a
+camera that gives no frame is waited on (`timeout_s`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from terminal_app.capture.ocr import OcrEngine, ocr_engine
+from terminal_app.capture.quality import (
+    BLURRED,
+    GLARE,
+    MOVING,
+    NO_CARD,
+    NOT_INSIDE,
+    TILTED,
+    TOO_FAR,
+    FrameCheck,
+    QualityThresholds,
+    check_frame,
+)
+from terminal_app.capture.reader import CardReading, read_card
+from terminal_app.capture.sources import FrameSource
+from terminal_app.capture.synthetic_card import LONG_TERM
+from terminal_app.core.engines import CaptureUnavailable
+from terminal_app.core.reasons import Reason, ReasonError
+from terminal_app.core.steps import IdCardFields, IdSource
+
+TURN_OVER = Reason("turn_over", "请翻到证件另一面", "turn the card over")
+NOT_READ = Reason("card_not_read", "未能读取证件，请重新放好", "the card could not be read: place it again")
+NO_CARD_SEEN = Reason("no_card_seen", "未看到身份证", "no ID card was seen")
+SOFT = (GLARE, BLURRED, TILTED)  # a frame with only this wrong may still read: tried when nothing better comes
+CHANGE = (NO_CARD, MOVING, NOT_INSIDE, TOO_FAR)  # the card was moved (turned over, say)
+
+
+@dataclass
+class SideCapture:
+    """What capturing one side gave: the reading (None if no frame was read), every distinct
+    instruction shown in order, and counts."""
+
+    reading: CardReading | None
+    instructions: list[str] = field(default_factory=list)  # reason codes, consecutive repeats merged
+    frames_seen: int = 0
+    frames_read: int = 0  # frames that went through OCR
+    read_errors: list[list[str]] = field(default_factory=list)  # each OCR pass's error codes, in order
+    problem: Reason | None = None  # why it stopped without a valid reading
+    ms: float = 0.0
+
+    def as_json(self) -> dict:
+        return {
+            "reading": self.reading.as_json() if self.reading else None,
+            "instructions": self.instructions,
+            "frames_seen": self.frames_seen,
+            "frames_read": self.frames_read,
+            "read_errors": self.read_errors,
+            "problem": self.problem.as_dict() if self.problem else None,
+            "ms": round(self.ms, 1),
+        }
+
+
+@dataclass
+class CardCapture:
+    """The gate and the reader over one frame source."""
+
+    source: FrameSource
+    today: date
+    engine: OcrEngine | None = None
+    thresholds: QualityThresholds = field(default_factory=QualityThresholds)
+    good_frames: int = 3  # good frames gathered before the best is read
+    patience: int = 8  # or this many frames with only a soft problem (glare, blur, tilt): read the best anyway
+    max_reads: int = 4  # OCR passes per side, the number re-reads included
+    max_frames: int = 300
+    timeout_s: float = 30.0  # a camera giving no frame for this long: give up
+    on_check: Callable[[FrameCheck], None] | None = None  # the UI's preview hook
+
+    def capture(self, side: str | None = None) -> SideCapture:
+        """Read the `side` ("front", "back" or None for either) from the next frames."""
+        engine = self.engine or ocr_engine()
+        started = time.perf_counter()
+        result = SideCapture(None)
+        candidates: list[tuple[bool, float, int, np.ndarray]] = []  # (good, score, index, frame)
+        last_try: tuple[float, np.ndarray] | None = None  # the best frame with a card, if the stream ends
+        previous: FrameCheck | None = None
+        awaiting_change = False  # after "turn the card over": the same side is still being held up
+        last_frame_at = time.monotonic()
+
+        def show(reason: Reason) -> None:
+            if not result.instructions or result.instructions[-1] != reason.code:
+                result.instructions.append(reason.code)
+
+        def read(frame: np.ndarray) -> CardReading:
+            result.frames_read += 1
+            reading = read_card(frame, today=self.today, engine=engine)
+            result.read_errors.append([f"{reading.side}:{e.field}:{e.code}" for e in reading.errors])
+            return reading
+
+        while result.frames_seen < self.max_frames:
+            frame = self.source.read()
+            if frame is None:
+                if self.source.ended or time.monotonic() - last_frame_at > self.timeout_s:
+                    break
+                show(self.source.status)
+                time.sleep(0.02)
+                continue
+            last_frame_at = time.monotonic()
+            result.frames_seen += 1
+            check = check_frame(frame.image, previous, self.thresholds)
+            previous = check
+            if self.on_check:
+                self.on_check(check)
+            if check.problem is not None:
+                show(check.problem)
+            if awaiting_change:
+                awaiting_change = check.problem not in CHANGE
+                continue
+            if check.card is not None:
+                rank = check.score + check.card.area_share / 1000  # judged frames before ones only found
+                if last_try is None or rank > last_try[0]:
+                    last_try = (rank, frame.image)
+            if check.ok or check.problem in SOFT:
+                candidates.append((check.ok, check.score, frame.index, frame.image))
+            good = sum(1 for item in candidates if item[0])
+            if good < self.good_frames and len(candidates) < self.patience:
+                continue
+            reading = self._read_best(candidates, read, side, min(3, self.max_reads - result.frames_read))
+            result.reading = reading
+            candidates.clear()
+            if reading.valid and side in (None, reading.side):
+                break
+            if reading.side in ("front", "back") and side not in (None, reading.side):
+                show(TURN_OVER)
+                awaiting_change = True
+                last_try = None
+            elif result.frames_read >= self.max_reads:
+                break
+        wanted = result.reading is not None and side in (None, result.reading.side)
+        if not wanted and last_try is not None:  # the stream ended before a good frame: try the best one
+            result.reading = read(last_try[1])
+        result.ms = (time.perf_counter() - started) * 1000
+        if result.reading is None:
+            result.problem = NO_CARD_SEEN if last_try is None else NOT_READ
+        elif not (result.reading.valid and side in (None, result.reading.side)):
+            result.problem = NOT_READ
+        return result
+
+    def _read_best(
+        self,
+        candidates: list[tuple[bool, float, int, np.ndarray]],
+        read: Callable[[np.ndarray], CardReading],
+        side: str | None,
+        budget: int,
+    ) -> CardReading:
+        """OCR the best frame (good ones first, then by score); while a field fails (the number
+        its check character, say), the next best: another frame's glare, blur and noise fall
+        elsewhere. A reading is never merged from several frames."""
+        ranked = sorted(candidates, key=lambda item: (not item[0], -item[1], item[2]))
+        reading = read(ranked[0][3])
+        for *_, frame in ranked[1 : max(1, budget)]:
+            if reading.valid or reading.side not in ("front", "back") or side not in (None, reading.side):
+                break
+            reading = read(frame)
+        return reading
+
+
+def _date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def id_card_fields(front: CardReading, back: CardReading | None) -> IdCardFields:
+    """The flow's card record from the two readings (both valid)."""
+    f = front.fields
+    b = back.fields if back else {}
+    return IdCardFields(
+        id_number=f["id_number"],
+        name=f["name"],
+        sex={"男": "M", "女": "F"}.get(f["sex"], f["sex"]),
+        birth_date=_date(f["birth_date"]),
+        ethnicity=f.get("ethnicity", ""),
+        address=f.get("address", ""),
+        authority=b.get("authority", ""),
+        valid_from=_date(b["valid_from"]) if b.get("valid_from") else None,
+        valid_to=(b["valid_to"] if b.get("valid_to") == LONG_TERM else _date(b["valid_to"]))
+        if b.get("valid_to")
+        else None,
+        source=IdSource.OCR,
+        portrait_jpeg=front.portrait_jpeg(),
+    )
+
+
+@dataclass
+class IdCardCapture:
+    """The capture engine the flow's caller runs: the portrait side, then the emblem side,
+    from one frame source."""
+
+    source: FrameSource
+    today: date
+    engine: OcrEngine | None = None
+    timeout_s: float = 30.0  # a camera giving no frame this long: unavailable
+    sides: list[SideCapture] = field(default_factory=list)
+
+    def read_card(self) -> IdCardFields:
+        capture = CardCapture(self.source, self.today, self.engine, timeout_s=self.timeout_s)
+        front = capture.capture("front")
+        self.sides.append(front)
+        self._raise_if_failed(front)
+        back = capture.capture("back")
+        self.sides.append(back)
+        self._raise_if_failed(back)
+        return id_card_fields(front.reading, back.reading)
+
+    def _raise_if_failed(self, side: SideCapture) -> None:
+        if side.reading is not None and side.reading.valid and side.problem is None:
+            return
+        if side.reading is None and self.source.status.code in ("camera_missing", "camera_lost"):
+            raise CaptureUnavailable(str(self.source.status))
+        if side.reading is not None and side.reading.errors:
+            error = side.reading.errors[0]
+            raise ReasonError(Reason(error.code, NOT_READ.zh, f"{NOT_READ.en} ({error.message})"))
+        raise ReasonError(side.problem or NOT_READ)

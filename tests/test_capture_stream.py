@@ -1,0 +1,221 @@
+"""Capturing the card from a stream of frames: the frame sources (folder, video file, camera by
+path with reconnect), the per-frame quality gate and its instructions, and the capture engine
+that reads both sides with the real OCR."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from terminal_app.capture.card_capture import NO_CARD_SEEN, CardCapture, IdCardCapture
+from terminal_app.capture.quality import check_frame
+from terminal_app.capture.reader import read_card
+from terminal_app.capture.sources import (
+    CameraSource,
+    FrameListSource,
+    ImageFolderSource,
+    SourceUnavailable,
+    VideoFileSource,
+    open_source,
+)
+from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
+from terminal_app.capture.synthetic_photo import FRAME, LEVELS, Pose, held_card_frames, photograph
+from terminal_app.cli import main
+from terminal_app.core.engines import CaptureUnavailable
+from terminal_app.core.reasons import ReasonError
+
+TODAY = date(2026, 11, 25)
+CARD = make_cards(1, seed=3, today=TODAY)[0]
+
+
+def bgr(image) -> np.ndarray:
+    return cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
+
+
+FRONT = bgr(draw_front(CARD))
+BACK = bgr(draw_back(CARD))
+
+
+@pytest.fixture(scope="module")
+def both_sides() -> list[np.ndarray]:
+    """The front held up, then the back (the person turns the card over)."""
+    return held_card_frames(FRONT, seed=0) + held_card_frames(BACK, seed=50)
+
+
+def write_video(path: Path, frames: list[np.ndarray]) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15, FRAME)
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+
+def test_a_folder_gives_its_images_in_name_order_and_skips_a_bad_file_with_its_reason(tmp_path):
+    shades = [40, 120, 200]
+    for i, shade in enumerate(shades):
+        cv2.imwrite(str(tmp_path / f"{i:02d}.png"), np.full((240, 320, 3), shade, np.uint8))
+    (tmp_path / "01b.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (tmp_path / "notes.txt").write_text("ignored: not an image name")
+    source = ImageFolderSource(tmp_path)
+    seen = []
+    while (frame := source.read()) is not None:
+        seen.append((frame.index, int(frame.image[0, 0, 0])))
+    assert seen == [(0, 40), (1, 120), (2, 200)]
+    assert source.ended and source.skipped == [("01b.jpg", "not_an_image")]
+
+
+def test_a_folder_or_video_that_gives_no_frame_is_refused_when_opened(tmp_path):
+    with pytest.raises(SourceUnavailable) as empty:
+        ImageFolderSource(tmp_path)
+    assert empty.value.code == "no_frames"
+    with pytest.raises(SourceUnavailable) as missing:
+        ImageFolderSource(tmp_path / "nowhere")
+    assert missing.value.code == "not_found"
+    (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 truncated")
+    with pytest.raises(SourceUnavailable) as corrupt:
+        VideoFileSource(tmp_path / "clip.mp4")
+    assert corrupt.value.code == "no_frames"
+
+
+def test_a_video_file_is_read_once_through_with_times_from_its_rate(tmp_path):
+    frames = [np.full((FRAME[1], FRAME[0], 3), 30 * i, np.uint8) for i in range(5)]
+    source = open_source(str(write_video(tmp_path / "clip.avi", frames)))
+    assert isinstance(source, VideoFileSource)
+    read = []
+    while (frame := source.read()) is not None:
+        read.append(frame)
+    assert [f.index for f in read] == [0, 1, 2, 3, 4]
+    assert [round(f.time_ms) for f in read] == [0, 67, 133, 200, 267]
+    assert [abs(int(f.image.mean()) - 30 * i) <= 3 for i, f in enumerate(read)] == [True] * 5
+    assert source.ended and source.status.code == "ended"
+
+
+def test_a_missing_camera_is_a_state_not_a_crash_and_it_reconnects_when_the_device_appears(tmp_path):
+    device = tmp_path / "video0.avi"  # OpenCV opens a path as a device: the camera "plugged in" is a file
+    now = [0.0]
+    camera = CameraSource(str(device), retry_s=1.0, clock=lambda: now[0])
+    assert camera.read() is None and camera.status.code == "camera_missing" and not camera.ended
+    write_video(device, [np.full((FRAME[1], FRAME[0], 3), 90, np.uint8)] * 2)
+    assert camera.read() is None  # not retried before retry_s
+    now[0] = 1.5
+    assert camera.read() is not None and camera.status.code == "streaming"
+    assert camera.read() is not None
+    assert camera.read() is None and camera.status.code == "camera_lost"  # "unplugged" (the clip ended)
+    now[0] = 3.0
+    frame = camera.read()
+    assert frame is not None and frame.index == 2 and camera.reconnects == 1
+    camera.close()
+
+
+# --- the quality gate -------------------------------------------------------------------------
+
+
+def test_the_gate_tells_the_person_what_to_fix_as_the_card_is_held_up():
+    checks, previous = [], None
+    for frame in held_card_frames(FRONT, seed=0):
+        previous = check_frame(frame, previous)
+        checks.append(previous)
+    codes = [c.problem.code if c.problem else "ok" for c in checks]
+    assert codes[:2] == ["no_card", "no_card"]  # the empty counter
+    assert codes[2:4] == ["too_far", "too_far"]
+    assert "moving" in codes[6:9]  # sliding into place
+    assert codes[-6:] == ["ok"] * 6  # held still
+    assert all(c.score > 0.5 for c in checks[-6:])
+
+
+def _problem(frame: np.ndarray) -> str:
+    check = check_frame(frame)
+    return check.problem.code if check.problem else "ok"
+
+
+def test_each_kind_of_bad_frame_gets_its_own_instruction():
+    mild = LEVELS["mild"]
+    pose = Pose((640, 360), 0.6, 5.0)
+    assert _problem(photograph(FRONT, mild, seed=1, pose=pose)) == "ok"
+    assert _problem(photograph(FRONT, dataclasses.replace(mild, blur_sigma=2.5), seed=1, pose=pose)) == "blurred"
+    assert _problem(photograph(FRONT, dataclasses.replace(mild, glare=0.15), seed=1, pose=pose)) == "glare"
+    tilted = Pose((640, 360), 0.6, 5.0, tilt=0.35)
+    assert _problem(photograph(FRONT, mild, seed=1, pose=tilted)) == "tilted"
+    dark = (photograph(FRONT, mild, seed=1, pose=pose) * 0.2).astype(np.uint8)
+    assert _problem(dark) == "too_dark"
+    grey = cv2.cvtColor(cv2.cvtColor(FRONT, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    assert _problem(photograph(grey, mild, seed=1, pose=pose)) == "photocopy"
+    assert _problem(np.zeros((480, 640, 3), np.uint8)) == "no_card"
+    half_out = Pose((1180, 360), 0.6, 0.0)
+    assert _problem(photograph(FRONT, LEVELS["clean"], seed=1, pose=half_out)) in ("not_inside", "no_card")
+
+
+def test_two_cards_side_by_side_are_refused():
+    frame = photograph(FRONT, LEVELS["clean"], seed=2, pose=Pose((330, 360), 0.42))
+    second = photograph(BACK, LEVELS["clean"], seed=2, pose=Pose((950, 360), 0.42))
+    frame[:, 640:] = second[:, 640:]
+    assert _problem(frame) == "two_cards"
+
+
+def test_a_photocopy_read_as_one_image_is_never_valid():
+    grey = cv2.cvtColor(cv2.cvtColor(FRONT, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    reading = read_card(photograph(grey, LEVELS["mild"], seed=4), today=TODAY)
+    assert not reading.valid and reading.errors[0].code == "photocopy"
+
+
+# --- capture ----------------------------------------------------------------------------------
+
+
+def test_both_sides_are_captured_from_the_stream_and_handed_over_as_the_cards_fields(both_sides):
+    capture = IdCardCapture(FrameListSource(both_sides), TODAY)
+    fields = capture.read_card()
+    assert (fields.id_number, fields.name, fields.address) == (CARD.id_number, CARD.name, CARD.address)
+    assert fields.birth_date == CARD.birth_date and fields.sex == ("M" if CARD.sex_zh == "男" else "F")
+    assert (fields.authority, fields.valid_from, fields.valid_to) == (CARD.authority, CARD.valid_from, CARD.valid_to)
+    assert fields.portrait_jpeg and fields.portrait_jpeg[:2] == b"\xff\xd8"
+    front, back = capture.sides
+    assert front.instructions[:2] == ["no_card", "too_far"] and front.frames_read == 1
+    assert back.instructions[0] == "turn_over"  # the front was still held up when the back was asked for
+    assert back.reading.side == "back" and back.problem is None
+
+
+def test_a_stream_without_a_card_ends_with_a_clear_reason_and_no_reading():
+    black = [np.zeros((480, 640, 3), np.uint8)] * 6
+    capture = IdCardCapture(FrameListSource(black), TODAY)
+    with pytest.raises(ReasonError) as refused:
+        capture.read_card()
+    assert refused.value.code == NO_CARD_SEEN.code
+    assert capture.sides[0].frames_read == 0 and capture.sides[0].frames_seen == 6
+    counter = [photograph(None, LEVELS["mild"], seed=s) for s in range(6)]  # a box on it may look like a card
+    with pytest.raises(ReasonError) as refused:
+        IdCardCapture(FrameListSource(counter), TODAY).read_card()
+    assert refused.value.code in (NO_CARD_SEEN.code, "not_a_card")
+
+
+def test_a_missing_camera_makes_the_capture_unavailable(tmp_path):
+    camera = CameraSource(str(tmp_path / "video9"), retry_s=0.01)
+    side = CardCapture(camera, TODAY, timeout_s=0.2).capture("front")
+    assert side.problem == NO_CARD_SEEN and side.instructions == ["camera_missing"]
+    with pytest.raises(CaptureUnavailable, match="no camera found"):
+        IdCardCapture(camera, TODAY, timeout_s=0.2).read_card()
+
+
+def test_cli_idcard_capture_reads_a_folder_of_frames_and_refuses_a_corrupt_video(tmp_path, both_sides):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(both_sides):
+        cv2.imwrite(str(folder / f"{i:03d}.jpg"), frame)
+    runner = CliRunner()
+    result = runner.invoke(main, ["idcard", "capture", str(folder), "--json", "--today", "2026-11-25"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["valid"] and [s["reading"]["side"] for s in out["sides"]] == ["front", "back"]
+    assert out["sides"][0]["reading"]["fields"]["id_number"] == CARD.id_number
+    (tmp_path / "broken.avi").write_bytes(b"RIFF\x00\x00\x00\x00AVI garbage")
+    result = runner.invoke(main, ["idcard", "capture", str(tmp_path / "broken.avi")])
+    assert result.exit_code == 2 and "no_frames" in result.output
