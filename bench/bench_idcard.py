@@ -112,8 +112,9 @@ def main() -> None:
             )
         if len(results) == 2:
             ours, base = results
+            rate = f"{ours['whole'] / base['whole']:.2f}x" if base["whole"] else "n/a (the baseline read none)"
             print(
-                f"[{level:<6}] ratio ours/baseline: all-fields {ours['whole'] / max(base['whole'], 1e-9):.2f}x, "
+                f"[{level:<6}] ratio ours/baseline: all-fields {rate}, "
                 f"p50 latency {ours['p50_ms'] / base['p50_ms']:.2f}x"
             )
     print(f"peak RSS: {peak_mib():.0f} MiB")
