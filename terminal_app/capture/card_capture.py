@@ -171,10 +171,6 @@ class CardCapture:
         return reading
 
 
-def _date(text: str) -> date:
-    return date.fromisoformat(text)
-
-
 def id_card_fields(front: CardReading, back: CardReading | None) -> IdCardFields:
     """The flow's card record from the two readings (both valid)."""
     f = front.fields
@@ -183,12 +179,12 @@ def id_card_fields(front: CardReading, back: CardReading | None) -> IdCardFields
         id_number=f["id_number"],
         name=f["name"],
         sex={"男": "M", "女": "F"}.get(f["sex"], f["sex"]),
-        birth_date=_date(f["birth_date"]),
+        birth_date=date.fromisoformat(f["birth_date"]),
         ethnicity=f.get("ethnicity", ""),
         address=f.get("address", ""),
         authority=b.get("authority", ""),
-        valid_from=_date(b["valid_from"]) if b.get("valid_from") else None,
-        valid_to=(b["valid_to"] if b.get("valid_to") == LONG_TERM else _date(b["valid_to"]))
+        valid_from=date.fromisoformat(b["valid_from"]) if b.get("valid_from") else None,
+        valid_to=(b["valid_to"] if b.get("valid_to") == LONG_TERM else date.fromisoformat(b["valid_to"]))
         if b.get("valid_to")
         else None,
         source=IdSource.OCR,
@@ -218,7 +214,7 @@ class IdCardCapture:
         return id_card_fields(front.reading, back.reading)
 
     def _raise_if_failed(self, side: SideCapture) -> None:
-        if side.reading is not None and side.reading.valid and side.problem is None:
+        if side.problem is None:  # read, valid, and the side asked for
             return
         if side.reading is None and self.source.status.code in ("camera_missing", "camera_lost"):
             raise CaptureUnavailable(str(self.source.status))
