@@ -1,0 +1,127 @@
+"""Face frames for tests, the demo and the benchmark, made by the project from the two
+public-domain portraits that ship inside installed packages (no applicant's face anywhere):
+scikit-image's `astronaut` (NASA) and matplotlib's `grace_hopper` sample (US Navy).
+
+Each is framed as the kiosk camera would see the person (640 x 480, the face a third of the
+width) and edited by image warps driven by its own landmarks: eyelids pulled down over the
+eye (blink), the face's centre shifted sideways or up and down against its outline (turn,
+nod), the jaw pulled down over a dark mouth (open mouth). Deterministic: no randomness but
+the seeded noise a camera adds."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from terminal_app.liveness.faces import Face, face_models
+
+FRAME = (640, 480)
+PEOPLE = ("astronaut", "hopper")
+
+
+def _portrait(name: str) -> np.ndarray:
+    if name == "astronaut":
+        from skimage import data
+
+        return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    if name == "hopper":
+        import matplotlib
+
+        path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+        return cv2.imread(str(path), cv2.IMREAD_COLOR)
+    raise KeyError(name)
+
+
+@cache
+def base_frame(name: str) -> np.ndarray:
+    """The person facing the camera, framed 640 x 480 with the face about 210 px wide."""
+    portrait = _portrait(name)
+    face = face_models().faces(portrait)[0]
+    scale = 210 / face.width
+    resized = cv2.resize(portrait, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    cx, cy = (face.centre * scale).astype(int)
+    padded = cv2.copyMakeBorder(resized, FRAME[1], FRAME[1], FRAME[0], FRAME[0], cv2.BORDER_REPLICATE)
+    left, top = cx + FRAME[0] - FRAME[0] // 2, cy + FRAME[1] - FRAME[1] // 2 + 20
+    return padded[top : top + FRAME[1], left : left + FRAME[0]].copy()
+
+
+@cache
+def base_face(name: str) -> Face:
+    return face_models().faces(base_frame(name))[0]
+
+
+def _grid(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    height, width = image.shape[:2]
+    return np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+
+
+def close_eyes(image: np.ndarray, face: Face, amount: float = 1.0) -> np.ndarray:
+    """Both upper eyelids pulled down `amount` of the way to the lower lids."""
+    xx, yy = _grid(image)
+    map_y = yy.copy()
+    for start in (36, 42):
+        q = face.landmarks[start : start + 6]
+        x0, x1 = sorted((q[0, 0], q[3, 0]))
+        upper, lower = q[[0, 1, 2, 3]], q[[0, 5, 4, 3]]
+        lift = np.linalg.norm(q[0] - q[3]) * 0.6  # the skin above the lid that is stretched down
+        columns = np.arange(int(x0) - 2, int(x1) + 3)
+        top_lid = np.interp(columns, upper[:, 0], upper[:, 1])
+        bottom_lid = np.interp(columns, lower[:, 0], lower[:, 1])
+        taper = np.clip(1 - np.abs((columns - (x0 + x1) / 2) / ((x1 - x0) / 2 + 2)), 0, 1) ** 0.5
+        edge = top_lid + (bottom_lid - top_lid - 1) * amount * taper
+        for x, yu, yc in zip(columns, top_lid, edge, strict=True):
+            top = yu - lift
+            rows = np.arange(int(top), int(yc) + 1)
+            map_y[rows, x] = top + (rows - top) * (yu - top) / max(yc - top, 1e-3)
+    return cv2.remap(image, xx, map_y, cv2.INTER_LINEAR)
+
+
+def _bump(face: Face, xx: np.ndarray, yy: np.ndarray) -> tuple[np.ndarray, float]:
+    """A smooth weight, 1 at the nose and 0 beyond the face's outline, and the face's half width."""
+    nose = face.landmarks[30]
+    half = (face.landmarks[16, 0] - face.landmarks[0, 0]) / 2
+    reach = ((xx - nose[0]) / (half * 1.1)) ** 2 + ((yy - nose[1]) / (half * 1.4)) ** 2
+    return (np.clip(1 - reach, 0, 1) ** 1.5).astype(np.float32), float(half)
+
+
+def turn(image: np.ndarray, face: Face, amount: float) -> np.ndarray:
+    """The head turned: the middle of the face moved sideways against its outline; amount > 0
+    turns it to the person's left (the nose moves to the camera's right)."""
+    xx, yy = _grid(image)
+    weight, half = _bump(face, xx, yy)
+    return cv2.remap(
+        image, (xx - amount * half * weight).astype(np.float32), yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
+
+
+def nod(image: np.ndarray, face: Face, amount: float) -> np.ndarray:
+    """The head tipped: amount > 0 moves the middle of the face down (chin down)."""
+    xx, yy = _grid(image)
+    weight, half = _bump(face, xx, yy)
+    return cv2.remap(
+        image, xx, (yy - amount * half * weight).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
+
+
+def open_mouth(image: np.ndarray, face: Face, amount: float) -> np.ndarray:
+    """The jaw pulled down by `amount` of the mouth's width, the gap dark."""
+    p = face.landmarks
+    left, right = p[60], p[64]
+    width = float(np.linalg.norm(right - left))
+    gap = amount * width
+    cx, cy = (left[0] + right[0]) / 2, (p[62, 1] + p[66, 1]) / 2
+    xx, yy = _grid(image)
+    sideways = np.clip(1 - ((xx - cx) / (width * 1.2)) ** 2, 0, 1)
+    down = np.where(yy > cy, gap * sideways * np.clip(1 - (yy - cy) / (width * 1.6), 0, 1), 0)
+    out = cv2.remap(image, xx, (yy - down).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    if gap >= 2:
+        cv2.ellipse(out, (int(cx), int(cy + gap / 2)), (int(width * 0.4), int(gap / 2)), 0, 0, 360, (35, 25, 55), -1)
+    return out
+
+
+def camera_noise(image: np.ndarray, seed: int, sigma: float = 2.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(image + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
