@@ -62,6 +62,7 @@ def close_eyes(image: np.ndarray, face: Face, amount: float = 1.0) -> np.ndarray
     """Both upper eyelids pulled down `amount` of the way to the lower lids."""
     xx, yy = _grid(image)
     map_y = yy.copy()
+    lashes = []
     for start in (36, 42):
         q = face.landmarks[start : start + 6]
         x0, x1 = sorted((q[0, 0], q[3, 0]))
@@ -76,7 +77,12 @@ def close_eyes(image: np.ndarray, face: Face, amount: float = 1.0) -> np.ndarray
             top = yu - lift
             rows = np.arange(int(top), int(yc) + 1)
             map_y[rows, x] = top + (rows - top) * (yu - top) / max(yc - top, 1e-3)
-    return cv2.remap(image, xx, map_y, cv2.INTER_LINEAR)
+        lashes.append(np.stack([columns, edge], axis=1))
+    out = cv2.remap(image, xx, map_y, cv2.INTER_LINEAR)
+    if amount >= 0.7:  # (nearly) shut: the lash line where the lids meet
+        for line in lashes:
+            cv2.polylines(out, [line.astype(np.int32)], False, (40, 35, 45), 3, cv2.LINE_AA)
+    return out
 
 
 def _bump(face: Face, xx: np.ndarray, yy: np.ndarray) -> tuple[np.ndarray, float]:
@@ -125,3 +131,33 @@ def open_mouth(image: np.ndarray, face: Face, amount: float) -> np.ndarray:
 def camera_noise(image: np.ndarray, seed: int, sigma: float = 2.0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return np.clip(image + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
+
+
+ACTION_PEAK = {"blink": 1.0, "turn_left": 0.4, "turn_right": -0.4, "nod": 0.3, "open_mouth": 0.5}
+
+
+def act(image: np.ndarray, face: Face, kind: str, amount: float) -> np.ndarray:
+    """`image` with the action `kind` done to `amount` of its peak (0: the neutral face)."""
+    if amount == 0:
+        return image.copy()
+    peak = ACTION_PEAK[kind]
+    if kind == "blink":
+        return close_eyes(image, face, amount * peak)
+    if kind in ("turn_left", "turn_right"):
+        return turn(image, face, amount * peak)
+    if kind == "nod":
+        return nod(image, face, amount * peak)
+    return open_mouth(image, face, amount * peak)
+
+
+def challenge_frames(name: str, kinds: list[str], *, seed: int, perform: bool = True) -> list[np.ndarray]:
+    """A person answering the challenges at 15 fps: 6 still frames (the baseline), then for each
+    challenge 3 still frames, the action eased in over 3, held 2, eased out over 3. With
+    `perform` False the person just sits there (every challenge times out)."""
+    image, face = base_frame(name), base_face(name)
+    curve = [0.0, 0.0, 0.0, 0.35, 0.7, 1.0, 1.0, 0.7, 0.35, 0.0]
+    amounts = [0.0] * 6
+    steps: list[tuple[str, float]] = [("blink", a) for a in amounts]
+    for kind in kinds:
+        steps += [(kind, a if perform else 0.0) for a in curve]
+    return [camera_noise(act(image, face, kind, amount), seed * 1000 + i) for i, (kind, amount) in enumerate(steps)]
