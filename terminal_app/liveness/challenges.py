@@ -100,7 +100,6 @@ class ChallengeRun:
     _closed: bool = False  # a blink's eyes went shut
     _lost: int = 0
     _last_centre: np.ndarray | None = None
-    key_face: Face | None = field(default=None, repr=False)  # the frontal face the baseline came from
 
     def __post_init__(self) -> None:
         self.results = [ChallengeResult(kind) for kind in self.kinds]
@@ -143,11 +142,11 @@ class ChallengeRun:
             return
         measures = measure(face, frame_size)
         if self.baseline is None:
-            self._take_baseline(face, measures, time_ms)
+            self._take_baseline(measures, time_ms)
             return
         self._judge(measures, time_ms)
 
-    def _take_baseline(self, face: Face, measures: FaceMeasures, time_ms: float) -> None:
+    def _take_baseline(self, measures: FaceMeasures, time_ms: float) -> None:
         self._samples.append(measures)
         if len(self._samples) < self.thresholds.baseline_frames:
             return
@@ -158,7 +157,6 @@ class ChallengeRun:
             statistics.median(m.yaw for m in s),
             statistics.median(m.nose_drop for m in s),
         )
-        self.key_face = face
         self._start(time_ms)
 
     def _start(self, time_ms: float) -> None:

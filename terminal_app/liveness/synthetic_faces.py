@@ -93,23 +93,23 @@ def _bump(face: Face, xx: np.ndarray, yy: np.ndarray) -> tuple[np.ndarray, float
     return (np.clip(1 - reach, 0, 1) ** 1.5).astype(np.float32), float(half)
 
 
-def turn(image: np.ndarray, face: Face, amount: float) -> np.ndarray:
-    """The head turned: the middle of the face moved sideways against its outline; amount > 0
-    turns it to the person's left (the nose moves to the camera's right)."""
+def _shift_middle(image: np.ndarray, face: Face, right: float, down: float) -> np.ndarray:
+    """The middle of the face moved (in half face widths) against its still outline."""
     xx, yy = _grid(image)
     weight, half = _bump(face, xx, yy)
-    return cv2.remap(
-        image, (xx - amount * half * weight).astype(np.float32), yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-    )
+    map_x = (xx - right * half * weight).astype(np.float32)
+    map_y = (yy - down * half * weight).astype(np.float32)
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def turn(image: np.ndarray, face: Face, amount: float) -> np.ndarray:
+    """The head turned; amount > 0 turns it to the person's left (the nose moves to the camera's right)."""
+    return _shift_middle(image, face, amount, 0.0)
 
 
 def nod(image: np.ndarray, face: Face, amount: float) -> np.ndarray:
-    """The head tipped: amount > 0 moves the middle of the face down (chin down)."""
-    xx, yy = _grid(image)
-    weight, half = _bump(face, xx, yy)
-    return cv2.remap(
-        image, xx, (yy - amount * half * weight).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-    )
+    """The head tipped; amount > 0 moves the middle of the face down (chin down)."""
+    return _shift_middle(image, face, 0.0, amount)
 
 
 def open_mouth(image: np.ndarray, face: Face, amount: float) -> np.ndarray:
