@@ -21,6 +21,7 @@ from ondevice_models.data import FEATURES, SEED, Dataset, load_german_credit, sp
 from ondevice_models.woe import Binning, fit_binnings, woe_matrix
 
 MIN_IV = 0.02
+COEFFICIENT_DECIMALS = 8  # the scorecard's coefficients and intercept, rounded
 # Points scale: 600 points at good:bad odds of 3:1 (a 25% default rate), 40 points to double the odds.
 BASE_POINTS, BASE_ODDS, PDO = 600.0, 3.0, 40.0
 FACTOR = PDO / math.log(2)
@@ -97,10 +98,12 @@ def fit_scorecard(train: Dataset) -> Scorecard:
     while True:
         woe = woe_matrix(binnings, train)
         model = LogisticRegression(C=1.0, max_iter=1000).fit(woe, train.bad)
-        coefficients = model.coef_[0]
+        # lbfgs stops at tol 1e-4; the last digits depend on the BLAS build, so keep 8 decimals
+        # and the bundle rebuilds byte for byte on any machine
+        coefficients = np.round(model.coef_[0].astype(np.float64), COEFFICIENT_DECIMALS)
         wrong = [i for i, c in enumerate(coefficients) if c >= 0]  # higher WOE must lower the risk
         if not wrong:
-            return Scorecard(binnings, coefficients.astype(np.float64), float(model.intercept_[0]))
+            return Scorecard(binnings, coefficients, round(float(model.intercept_[0]), COEFFICIENT_DECIMALS))
         del binnings[max(wrong, key=lambda i: coefficients[i])]
 
 

@@ -31,7 +31,8 @@ def test_onnx_matches_the_native_models_on_every_row(exported):
     for data in (models.test, models.train):
         differences = parity(models, out, data)
         assert max(differences.values()) <= PARITY_TOLERANCE, differences
-    assert card["parity_max_abs_diff"] == parity(models, out)
+    for key, exact in parity(models, out).items():  # the card records the order of magnitude
+        assert exact <= card["parity_max_abs_diff"][key] <= 10 * exact, key
 
 
 def test_training_and_export_repeat_byte_for_byte(exported, tmp_path):
