@@ -80,6 +80,18 @@ class Identity(_Strict):
         return self
 
 
+class Liveness(_Strict):
+    """The liveness check: how many challenges, how long each may take, and the two scores'
+    thresholds (see terminal_app.liveness.anti_spoof and face_match for how they were chosen)."""
+
+    challenges: int = Field(default=2, ge=2, le=3)
+    challenge_seconds: float = Field(default=6.0, ge=2.0, le=30.0)
+    spoof_max: float = Field(default=0.5, gt=0.0, lt=1.0, description="spoof score above this fails the check")
+    face_match_min: float = Field(
+        default=0.55, ge=0.4, lt=1.0, description="similarity to the ID photo (1 - descriptor distance) needed"
+    )
+
+
 class Purpose(_Strict):
     code: str = Field(pattern=r"^[a-z_]{2,32}$")
     zh: str = Field(min_length=1)
@@ -175,6 +187,7 @@ class KioskConfig(_Strict):
     terminal: Terminal
     central: Central
     identity: Identity = Identity()
+    liveness: Liveness = Liveness()
     catalogue: Catalogue
     risk: Risk = Risk()
     timeouts: StepTimeouts = StepTimeouts()

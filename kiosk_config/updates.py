@@ -24,6 +24,7 @@ from kiosk_config.schema import (
     Central,
     Identity,
     KioskConfig,
+    Liveness,
     Risk,
     SecretKey,
     StepTimeouts,
@@ -50,6 +51,7 @@ class ContentError(ValueError):
 class ConfigOverlay(_Strict):
     central: Central | None = None
     identity: Identity | None = None
+    liveness: Liveness | None = None
     catalogue: Catalogue | None = None
     risk: Risk | None = None
     timeouts: StepTimeouts | None = None

@@ -2,7 +2,8 @@
 
 Exit codes: 0 done / valid, 1 unexpected failure, 2 invalid input (config, ID number, request,
 a file that is not an image), 3 the central service could not be reached or refused (enroll,
-sync; nothing was lost), or the ID card could not be read (idcard read, idcard capture).
+sync; nothing was lost), or the ID card could not be read (idcard read, idcard capture), or
+the liveness input could not be used; 4 the liveness check ran and failed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from terminal_app.core.offer import OfferRefused, make_offer
 
 EXIT_INVALID = 2
 EXIT_UNSYNCED = 3  # the central service could not be reached or refused; nothing was lost
-EXIT_NOT_READ = 3  # the ID card could not be read (or what was read is not valid)
+EXIT_NOT_READ = 3  # the ID card could not be read (or what was read is not valid); liveness input unusable
+EXIT_LIVENESS_FAILED = 4  # the liveness check ran and did not pass
 
 
 def _print_json(data: object) -> None:
@@ -205,6 +207,77 @@ def idcard_capture(source: str, side: str, as_json: bool, today) -> None:
                 for error in reading.errors if reading else []:
                     click.echo(f"  ! {error.field}: {error.message}")
     sys.exit(0 if valid else EXIT_NOT_READ)
+
+
+# --- liveness -------------------------------------------------------------------------------
+
+
+@main.group()
+def liveness() -> None:
+    """The liveness check and face match."""
+
+
+@liveness.command("run")
+@click.argument("source")
+@click.option("--challenges", "challenge_list", default=None, help="e.g. blink,turn_left (default: drawn by --seed)")
+@click.option("--seed", type=int, default=None, help="Draw the challenges with this seed (default: at random).")
+@click.option("--id-photo", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The ID card photo to match the live face against (idcard read --portrait writes it).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def liveness_run(ctx: click.Context, source: str, challenge_list: str | None, seed: int | None,
+                 id_photo: Path | None, as_json: bool) -> None:  # fmt: skip
+    """Run the liveness check over SOURCE (a video file, a folder of frames, or a camera) as the
+    kiosk does: the challenges, the anti-spoof signal and, with --id-photo, the face match.
+    Exit 0 passed, 4 failed, 3 the input could not be used (no frames, no face on the photo)."""
+    import secrets
+
+    from terminal_app.capture.sources import SourceUnavailable, open_source
+    from terminal_app.liveness.challenges import Kind, draw_challenges
+    from terminal_app.liveness.check import LivenessSettings, run_check
+    from terminal_app.liveness.face_match import PortraitUnusable, decode
+
+    try:
+        config = load_config(ctx.obj["config"]).liveness
+    except ConfigError as error:
+        _fail(str(error))
+    if challenge_list:
+        try:
+            kinds = [Kind(k.strip()) for k in challenge_list.split(",") if k.strip()]
+        except ValueError:
+            _fail(f"--challenges: each must be one of {', '.join(k.value for k in Kind)}")
+    else:
+        kinds = draw_challenges(seed if seed is not None else secrets.randbits(32), config.challenges)
+    portrait = None
+    if id_photo is not None:
+        try:
+            portrait = decode(id_photo.read_bytes())
+        except PortraitUnusable:
+            _liveness_unusable(as_json, "portrait_unreadable", f"{id_photo}: not an image")
+    try:
+        frames = open_source(source, width=640, height=480)
+    except SourceUnavailable as unavailable:
+        _liveness_unusable(as_json, unavailable.code, f"{source}: {unavailable.message}")
+    try:
+        report = run_check(frames, kinds, portrait=portrait, settings=LivenessSettings.from_config(config))
+    finally:
+        frames.close()
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        for c in report.challenges:
+            click.echo(f"{c.kind:<11} {'passed' if c.passed else 'FAILED'} {c.ms:.0f} ms")
+        click.echo(f"spoof score {report.spoof_score:.3f} (max {config.spoof_max})")
+        if report.face_match:
+            click.echo(f"face match {report.face_match.score:.3f} (min {config.face_match_min})")
+        click.echo("PASSED" if report.passed else f"FAILED: {report.reason.code}: {report.reason.en}")
+    sys.exit(0 if report.passed else EXIT_LIVENESS_FAILED if report.usable else EXIT_NOT_READ)
+
+
+def _liveness_unusable(as_json: bool, code: str, message: str) -> NoReturn:
+    if as_json:
+        _print_json({"passed": False, "reason": code, "error": {"code": code, "message": message}})
+    _fail(message, EXIT_NOT_READ)
 
 
 # --- offer ----------------------------------------------------------------------------------

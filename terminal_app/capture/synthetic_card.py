@@ -256,8 +256,9 @@ def _portrait(rng: random.Random, size: tuple[int, int]) -> Image.Image:
     return image.filter(ImageFilter.GaussianBlur(0.6))
 
 
-def draw_front(card: CardFace, rng: random.Random | None = None) -> Image.Image:
-    """The portrait side (人像面) at the canonical size."""
+def draw_front(card: CardFace, rng: random.Random | None = None, photo: Image.Image | None = None) -> Image.Image:
+    """The portrait side (人像面) at the canonical size; `photo` (a head and shoulders, any size)
+    is printed in the photo area, else a drawn stand-in is."""
     rng = rng or random.Random(card.id_number)
     image = _background(rng, (236, 242, 240))
     draw = ImageDraw.Draw(image)
@@ -283,8 +284,16 @@ def draw_front(card: CardFace, rng: random.Random | None = None) -> Image.Image:
     draw.text(_mm(26.0, 44.8), card.id_number, font=number, fill=TEXT_COLOUR)
     left, top = _mm(*PORTRAIT_MM[:2])
     right, bottom = _mm(*PORTRAIT_MM[2:])
-    image.paste(_portrait(rng, (right - left, bottom - top)), (left, top))
+    size = (right - left, bottom - top)
+    image.paste(_printed(photo, size) if photo is not None else _portrait(rng, size), (left, top))
     return image
+
+
+def _printed(photo: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """A photo as the card's printer renders it: fitted to the area, paler and a little soft."""
+    fitted = photo.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    faded = Image.blend(fitted, Image.new("RGB", size, (236, 240, 243)), 0.12)
+    return faded.filter(ImageFilter.GaussianBlur(0.5))
 
 
 PORTRAIT_MM = (54.0, 5.0, 80.0, 38.0)  # left, top, right, bottom: the photo area on the portrait side

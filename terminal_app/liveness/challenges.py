@@ -146,6 +146,12 @@ class ChallengeRun:
             return
         self._judge(measures, time_ms)
 
+    def skip(self, prompt: Reason, time_ms: float) -> None:
+        """A frame that cannot be judged (too dark, say): show `prompt`, let the clock run."""
+        if not self.finished:
+            self.prompt = prompt
+            self._check_time(time_ms)
+
     def _take_baseline(self, measures: FaceMeasures, time_ms: float) -> None:
         self._samples.append(measures)
         if len(self._samples) < self.thresholds.baseline_frames:

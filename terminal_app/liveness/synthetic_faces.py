@@ -53,6 +53,22 @@ def base_face(name: str) -> Face:
     return face_models().faces(base_frame(name))[0]
 
 
+def id_photo(name: str) -> np.ndarray:
+    """The person's ID card photo (BGR, 26:33 like the card's photo area): the frontal frame
+    cropped to head and shoulders, mirrored (a face is not symmetric, so this is not the live
+    picture again), in flatter light and less colour than the live camera."""
+    image, face = base_frame(name), base_face(name)
+    width = int(face.width * 1.7)
+    height = int(width * 33 / 26)
+    cx, cy = face.centre.astype(int)
+    left, top = cx - width // 2, cy - int(height * 0.45)
+    padded = cv2.copyMakeBorder(image, height, height, width, width, cv2.BORDER_REPLICATE)
+    crop = padded[top + height : top + 2 * height, left + width : left + 2 * width]
+    grey = cv2.cvtColor(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    flat = cv2.addWeighted(crop, 0.6, grey, 0.4, 0)
+    return cv2.flip(cv2.convertScaleAbs(flat, alpha=0.85, beta=30), 1)
+
+
 def _grid(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, width = image.shape[:2]
     return np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
