@@ -45,10 +45,10 @@ def _straight_edge(strip: np.ndarray) -> float:
     best = 0.0
     for shear in SHEARS:
         line = c + np.round((r - rows / 2) * shear).astype(int) + rows
-        # a row counts once per line, and a line may be 2 pixels wide
-        hits = np.unique(np.concatenate([line * rows + r, (line + 1) * rows + r]))
-        counts = np.bincount(hits // rows, minlength=columns + 2 * rows + 2)
-        best = max(best, counts.max() / rows)
+        crossed = np.zeros((columns + 2 * rows + 2, rows), bool)  # line x row: a row counts once per line
+        crossed[line, r] = True
+        crossed[line + 1, r] = True  # a line may be 2 pixels wide
+        best = max(best, crossed.sum(axis=1).max() / rows)
     return best
 
 
