@@ -165,3 +165,29 @@ def test_kiosk_liveness_run_prints_the_report_and_exits_by_outcome(tmp_path):
     assert corrupt.returncode == 3 and json.loads(corrupt.stdout)["reason"] == "no_frames"
     wrong = run_cli("liveness", "run", str(tmp_path / "live"), "--challenges", "blink,smile")
     assert wrong.returncode == 2 and "smile" not in wrong.stdout and "turn_left" in wrong.stderr
+
+
+def test_the_kiosk_engine_feeds_the_flow_a_result_it_can_decide_on():
+    from terminal_app.capture.sources import SourceUnavailable
+    from terminal_app.core.engines import CaptureUnavailable, LivenessEngine
+    from terminal_app.liveness.challenges import draw_challenges as draw
+    from terminal_app.liveness.engine import CameraLivenessEngine
+
+    config = load_config(None).liveness
+    kinds = [str(k) for k in draw(5, config.challenges)]
+    frames = sf.challenge_frames("hopper", kinds, seed=12)
+    engine: LivenessEngine = CameraLivenessEngine(lambda: FrameListSource(frames), config, seed=5)
+    _, jpeg = cv2.imencode(".jpg", card_photo("hopper", seed=7))
+    result = engine.check(jpeg.tobytes())
+    assert result.passed and result.face_match_passed and result.key_frame_jpeg
+    assert [c[0] for c in result.challenges] == kinds
+
+    other = engine.check(cv2.imencode(".jpg", card_photo("astronaut", seed=8))[1].tobytes())
+    assert not other.face_match_passed and other.reason == "face_mismatch"
+    assert engine.check(b"not a jpeg").reason == "portrait_no_face"
+
+    def unplugged():
+        raise SourceUnavailable("camera_missing", "no camera found")
+
+    with pytest.raises(CaptureUnavailable):
+        CameraLivenessEngine(unplugged, config).check(None)
