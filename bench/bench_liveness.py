@@ -23,6 +23,7 @@ import cv2
 import dlib
 import numpy as np
 
+from kiosk_config.schema import Liveness
 from terminal_app.capture.sources import FrameListSource
 from terminal_app.liveness import synthetic_faces as sf
 from terminal_app.liveness import synthetic_spoofs as ss
@@ -114,7 +115,7 @@ def main() -> None:
     print(f"\nface match: descriptor of the ID photo {statistics.median(t) * 1000:.1f} ms, "
           f"of a live frame {statistics.median(live_t) * 1000:.1f} ms (3 per check)")  # fmt: skip
 
-    settings = LivenessSettings()
+    settings = LivenessSettings.from_config(Liveness())
     photos = {name: sf.id_photo(name) for name in sf.PEOPLE}
     counts: dict[str, list[int]] = {}
     check_ms: list[float] = []

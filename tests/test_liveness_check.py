@@ -17,12 +17,14 @@ from PIL import Image
 from kiosk_config import load_config
 from terminal_app.capture import synthetic_card as sc
 from terminal_app.capture.reader import read_card
-from terminal_app.capture.sources import FrameListSource
+from terminal_app.capture.sources import FrameListSource, SourceUnavailable
 from terminal_app.capture.synthetic_photo import LEVELS, photograph
+from terminal_app.core.engines import CaptureUnavailable, LivenessEngine
 from terminal_app.liveness import synthetic_faces as sf
 from terminal_app.liveness import synthetic_spoofs as ss
 from terminal_app.liveness.challenges import Kind, draw_challenges
 from terminal_app.liveness.check import LivenessSettings, run_check
+from terminal_app.liveness.engine import CameraLivenessEngine
 
 from .test_cli import run as run_cli
 
@@ -168,13 +170,8 @@ def test_kiosk_liveness_run_prints_the_report_and_exits_by_outcome(tmp_path):
 
 
 def test_the_kiosk_engine_feeds_the_flow_a_result_it_can_decide_on():
-    from terminal_app.capture.sources import SourceUnavailable
-    from terminal_app.core.engines import CaptureUnavailable, LivenessEngine
-    from terminal_app.liveness.challenges import draw_challenges as draw
-    from terminal_app.liveness.engine import CameraLivenessEngine
-
     config = load_config(None).liveness
-    kinds = [str(k) for k in draw(5, config.challenges)]
+    kinds = [str(k) for k in draw_challenges(5, config.challenges)]
     frames = sf.challenge_frames("hopper", kinds, seed=12)
     engine: LivenessEngine = CameraLivenessEngine(lambda: FrameListSource(frames), config, seed=5)
     _, jpeg = cv2.imencode(".jpg", card_photo("hopper", seed=7))

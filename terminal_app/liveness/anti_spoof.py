@@ -23,7 +23,6 @@ import numpy as np
 from terminal_app.core.reasons import Reason
 from terminal_app.liveness.faces import Face
 
-DEFAULT_SPOOF_MAX = 0.5
 SPOOF = Reason("spoof_suspected", "检测到非真人（照片、屏幕或翻拍）", "a photo, a screen or a replay was detected")
 
 
@@ -118,7 +117,7 @@ class SpoofCues:
 
 @dataclass
 class SpoofDetector:
-    """Feed it each frame with its one face (from the liveness run); read `cues` and `score`."""
+    """Feed it each frame with its one face (from the liveness run); read `cues` (and their `score`)."""
 
     every: int = 3  # the image cues run on every third frame (the preview stays smooth)
     _frames: int = 0
@@ -131,13 +130,13 @@ class SpoofDetector:
     def feed(self, frame_bgr: np.ndarray, face: Face) -> None:
         self._frames += 1
         left, top, right, bottom = face.box
-        gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
-        crop = gray[max(0, top) : bottom, max(0, left) : right]
+        crop = frame_bgr[max(0, top) : bottom, max(0, left) : right]
         if self._last is not None and self._last.shape == crop.shape:
             self._pairs += 1
             self._identical += int(np.array_equal(self._last, crop))
         self._last = crop.copy()
         if self._frames % self.every == 1:
+            gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
             self._border.append(_border_sides(gray, face))
             self._texture.append(_texture_peak(gray, face))
 
@@ -151,15 +150,3 @@ class SpoofDetector:
         if self._pairs >= 5:
             cues.frozen = _ramp(self._identical / self._pairs, 0.2, 0.6)
         return cues
-
-    @property
-    def score(self) -> float:
-        return self.cues.score
-
-    def raw(self) -> dict:
-        """The measures behind the cues, for the benchmark and for tuning."""
-        return {
-            "border_sides": [int(b) for b in self._border],
-            "texture_peaks": [round(t, 1) for t in self._texture],
-            "identical_pairs": f"{self._identical}/{self._pairs}",
-        }

@@ -39,8 +39,10 @@ MAX_FRAMES = 15 * 60  # a source that never ends (a camera) is given at most a m
 
 @dataclass(frozen=True)
 class LivenessSettings:
-    spoof_max: float = anti_spoof.DEFAULT_SPOOF_MAX
-    face_match_min: float = face_match.DEFAULT_MIN_SIMILARITY
+    """The config's `[liveness]` section as the check uses it (its defaults are the schema's)."""
+
+    spoof_max: float
+    face_match_min: float
     thresholds: ChallengeThresholds = field(default_factory=ChallengeThresholds)
 
     @classmethod
@@ -106,7 +108,7 @@ def run_check(
 ) -> LivenessReport:
     """Run the challenges `kinds` over `source`'s frames and judge them; `portrait` is the ID
     card's photo area (BGR) to match against, if there is one."""
-    settings = settings or LivenessSettings()
+    settings = settings or LivenessSettings.from_config(Liveness())
     models = models or face_models()
     timings: dict[str, float] = {}
     started = time.perf_counter()

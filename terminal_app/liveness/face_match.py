@@ -19,7 +19,6 @@ import numpy as np
 from terminal_app.core.reasons import Reason
 from terminal_app.liveness.faces import FaceModels, face_models
 
-DEFAULT_MIN_SIMILARITY = 0.55
 MIN_PORTRAIT_FACE = 60  # pixels: a smaller face on the card photo is too coarse to compare
 
 NO_PORTRAIT_FACE = Reason("portrait_no_face", "身份证照片中未找到人脸", "no face was found on the ID card photo")
@@ -61,19 +60,11 @@ def portrait_descriptor(portrait_bgr: np.ndarray, models: FaceModels | None = No
     return models.descriptor(portrait_bgr, faces[0])
 
 
-def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """(similarity, distance) of two descriptors."""
-    distance = float(np.linalg.norm(a - b))
-    return max(0.0, min(1.0, 1.0 - distance)), distance
-
-
-def match(
-    portrait: np.ndarray, live: list[np.ndarray], min_similarity: float = DEFAULT_MIN_SIMILARITY
-) -> FaceMatch:
+def match(portrait: np.ndarray, live: list[np.ndarray], min_similarity: float) -> FaceMatch:
     """The ID photo's descriptor against the live frames' descriptors: the median distance, so
     one odd frame decides nothing."""
     if not live:
         raise ValueError("no live descriptors")
-    distance = statistics.median(similarity(portrait, d)[1] for d in live)
+    distance = statistics.median(float(np.linalg.norm(portrait - d)) for d in live)
     score = max(0.0, min(1.0, 1.0 - distance))
     return FaceMatch(round(score, 4), score >= min_similarity, round(distance, 4))
