@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -68,3 +69,18 @@ def load_config(path: Path | str | None = None) -> KioskConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [f"(file): not valid TOML: {exc}"]) from None
     return parse_config(data, source=str(path))
+
+
+def config_for_central(url: str, hpke_public_key: str, signing_public_keys: list[str]) -> str:
+    """The embedded default config's text with another central service's URL and public keys
+    (base64), comments kept: what an installer writes for a terminal of that service."""
+    text = default_config_path().read_text(encoding="utf-8")
+    keys = ", ".join(f'"{key}"' for key in signing_public_keys)
+    for pattern, line in (
+        (r'(?m)^url = ".*"$', f'url = "{url}"'),
+        (r'(?m)^hpke_public_key = ".*"$', f'hpke_public_key = "{hpke_public_key}"'),
+        (r"(?m)^signing_public_keys = \[.*\]$", f"signing_public_keys = [{keys}]"),
+    ):
+        text, count = re.subn(pattern, line.replace("\\", "\\\\"), text, count=1)
+        assert count == 1, pattern  # the embedded config always has these lines
+    return text

@@ -221,8 +221,12 @@ def liveness() -> None:
 @click.argument("source")
 @click.option("--challenges", "challenge_list", default=None, help="e.g. blink,turn_left (default: drawn by --seed)")
 @click.option("--seed", type=int, default=None, help="Draw the challenges with this seed (default: at random).")
-@click.option("--id-photo", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="The ID card photo to match the live face against (idcard read --portrait writes it).")
+@click.option(
+    "--id-photo",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The ID card photo to match the live face against (idcard read --portrait writes it).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def liveness_run(ctx: click.Context, source: str, challenge_list: str | None, seed: int | None,
@@ -587,20 +591,28 @@ def update_rollback(ctx: click.Context, kind: str) -> None:
 
 
 @main.command("demo")
-@click.option("--applicants", default=8, show_default=True)
+@click.option("--applicants", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--seed", default=11, show_default=True)
-@click.option("--keep", type=click.Path(path_type=Path), default=None, help="Keep the data here.")
-def demo(applicants: int, seed: int, keep: Path | None) -> None:
-    """Walk synthetic applicants through what is built so far, offline, on the embedded config."""
-    from terminal_app.demo import run_foundation_demo
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the central store, terminal data and logs here; a run killed there is picked up again.",
+)
+@click.option("--offline-first", default=0, show_default=True, help="The link is down for the first N applicants.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows and the summary as JSON.")
+def demo(applicants: int, seed: int, keep: Path | None, offline_first: int, as_json: bool) -> None:
+    """The main job end to end, offline: a local central service, this terminal enrolled, synthetic
+    applicants through capture, liveness, form, scoring and offer, sealed, synced, opened by the
+    back office and compared with what was entered. Exit 1 if any application did not arrive intact."""
+    from terminal_app.demo.report import format_report
+    from terminal_app.demo.run import run_demo
 
-    rows, summary = run_foundation_demo(applicants, seed, keep)
-    for row in rows:
-        click.echo(f"applicant {row.applicant}  ({row.ms:.0f} ms)")
-        click.echo(f"  ID number : {row.id_result}")
-        click.echo(f"  flow      : {row.reached}")
-        click.echo(f"  request   : {row.request}")
-        click.echo(f"  what-if   : {row.scoring}")
-    click.echo("summary: " + json.dumps(summary, ensure_ascii=False))
-    ok = summary["audit_chain_intact"] and summary["vault_integrity_ok"] and summary["drafts_left"] == 0
-    sys.exit(0 if ok else 1)
+    progress = (lambda line: None) if as_json else (lambda line: click.echo(f"... {line}", err=True))
+    report = run_demo(applicants, seed, keep, offline_first=offline_first, progress=progress)
+    if as_json:
+        rows = [row.as_json() for row in report.rows]
+        _print_json({"rows": rows, "summary": report.summary, "problems": report.problems})
+    else:
+        click.echo(format_report(report))
+    sys.exit(0 if report.ok else 1)

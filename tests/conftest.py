@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import subprocess
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
 from kiosk_config import load_config
-from kiosk_config.loader import default_config_path
+from kiosk_config.loader import config_for_central
 from sync.envelope import open_sealed, parse
 from sync.keys import private_pem, public_b64, write_private_file
 from terminal_app.core.kiosk import Kiosk
@@ -50,12 +49,7 @@ class CentralKeys:
 
     def write_config(self, path: Path, url: str = "http://127.0.0.1:8765/") -> Path:
         """The embedded default config with this central's keys and URL."""
-        text = default_config_path().read_text(encoding="utf-8")
-        text = re.sub(r'(?m)^url = ".*"$', f'url = "{url}"', text)
-        text = re.sub(r'(?m)^hpke_public_key = ".*"$', f'hpke_public_key = "{public_b64(self.opening)}"', text)
-        text = re.sub(
-            r"(?m)^signing_public_keys = \[.*\]$", f'signing_public_keys = ["{public_b64(self.signing)}"]', text
-        )
+        text = config_for_central(url, public_b64(self.opening), [public_b64(self.signing)])
         path.write_text(text, encoding="utf-8")
         return path
 

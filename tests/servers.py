@@ -1,28 +1,20 @@
 """Real servers for the sync tests: a throwaway PostgreSQL cluster (Debian's binaries, a Unix
-socket in a temporary directory) and the central sync service as its own process on loopback."""
+socket in a temporary directory), and the central sync service as its own process on loopback
+(sync.central.process, which the demo uses too)."""
 
 from __future__ import annotations
 
 import glob
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
-import requests
+from sync.central.process import ROOT, CentralProcess, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+__all__ = ["ROOT", "CentralProcess", "TempPostgres", "free_port"]
 
 
 def _pg_bin() -> Path | None:
@@ -76,53 +68,3 @@ class TempPostgres:
         ) as conn:
             conn.execute(f"CREATE DATABASE {name}")
         return self.url(name)
-
-
-class CentralProcess:
-    """`kiosk-central serve` in a child process, on a free loopback port."""
-
-    def __init__(self, db: str, signing_key: Path, *, port: int | None = None, workers: int = 1):
-        self.db, self.signing_key, self.workers = db, signing_key, workers
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> CentralProcess:
-        command = [
-            sys.executable,
-            "-m",
-            "sync.central_cli",
-            "serve",
-            "--db",
-            self.db,
-            "--signing-key",
-            str(self.signing_key),
-            "--port",
-            str(self.port),
-            "--workers",
-            str(self.workers),
-        ]
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the central service exited: {self.process.stderr.read().decode()[-2000:]}")
-            try:
-                if requests.get(f"{self.url}/v1/health", timeout=1).ok:
-                    return self
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("the central service did not start within 30 s")
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()

@@ -126,16 +126,6 @@ def test_status_and_audit_verify(tmp_path):
     assert verify.returncode == 0 and "intact" in verify.stdout
 
 
-def test_demo_runs_offline_and_shows_refusals(tmp_path):
-    result = run("demo", "--applicants", "4", "--seed", "3", "--keep", str(tmp_path / "demo"))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.count("applicant ") == 4
-    assert "refused: The check character does not match" in result.stdout
-    assert result.stdout.count("what-if   : fraud ") == 3 and "not scored: id_number:" in result.stdout
-    summary = json.loads(result.stdout.split("summary: ", 1)[1])
-    assert summary["audit_chain_intact"] and summary["vault_integrity_ok"] and summary["drafts_left"] == 0
-
-
 def test_central_keygen_prints_config_keys_and_never_overwrites(tmp_path):
     from kiosk_config.schema import Central
 

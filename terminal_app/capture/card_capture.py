@@ -220,5 +220,8 @@ class IdCardCapture:
             raise CaptureUnavailable(str(self.source.status))
         if side.reading is not None and side.reading.errors:
             error = side.reading.errors[0]
-            raise ReasonError(Reason(error.code, NOT_READ.zh, f"{NOT_READ.en} ({error.message})"))
+            # "ethnicity_not_read"; the number's, the card's and "sex_mismatch"-like codes say which already
+            specific = error.field in ("id_number", "side", "card") or error.code.startswith(error.field)
+            code = error.code if specific else f"{error.field}_{error.code}"
+            raise ReasonError(Reason(code, NOT_READ.zh, f"{NOT_READ.en} ({error.message})"))
         raise ReasonError(side.problem or NOT_READ)

@@ -68,6 +68,7 @@ class EndReason(StrEnum):
     ID_ATTEMPTS_USED = "id_attempts_used"
     LIVENESS_FAILED = "liveness_failed"
     OFFER_REJECTED = "offer_rejected"
+    DEVICE_UNAVAILABLE = "device_unavailable"  # the camera is missing or lost: the agent is called
 
 
 class WrongStep(ReasonError):
@@ -178,6 +179,7 @@ class ApplicationFlow:
         self.step = Step.CONSENT
         self.end_reason: EndReason | None = None
         self.application_id: str | None = None
+        self.envelope_id: str | None = None  # the outbox envelope the application was sealed into
         self.last_error: Reason | None = None
         self._vault = vault
         self._audit = audit
@@ -325,6 +327,23 @@ class ApplicationFlow:
         self._enter(Step.LIVENESS)
         return check
 
+    def capture_failed(self, reason: Reason) -> None:
+        """The capture engine could not read a valid card (blurred, not a card, a number that
+        fails its check character): one attempt is used, and the last one ends the session."""
+        self._expect(Step.ID_CAPTURE)
+        self.draft.id_attempts += 1
+        used_up = self.draft.id_attempts >= self.config.identity.max_capture_attempts
+        raise self._reject(reason, end=EndReason.ID_ATTEMPTS_USED if used_up else None)
+
+    def device_failed(self, reason: Reason) -> None:
+        """The camera cannot be used (missing, unplugged): the draft is wiped and the session ends
+        with the reason shown, for the agent to fix the device or type the card in."""
+        if self.step in ENDED:
+            return
+        self._audit.append("device_failed", session=self.session_id, step=str(self.step), reason=reason.code)
+        self._abandon(EndReason.DEVICE_UNAVAILABLE)
+        self.last_error = reason
+
     def submit_liveness(self, result: LivenessResult) -> None:
         self._expect(Step.LIVENESS)
         self.draft.liveness_attempts += 1
@@ -441,7 +460,7 @@ class ApplicationFlow:
             **self.draft.as_json(),
         }
         meta = self._outbox.submit(payload, drop_draft=self.session_id)
-        self.application_id = application_id
+        self.application_id, self.envelope_id = application_id, meta.envelope_id
         self._audit.append("submitted", session=self.session_id, application=application_id, envelope=meta.envelope_id)
 
     # --- view ---------------------------------------------------------------------------
