@@ -32,6 +32,7 @@ EXIT_INVALID = 2
 EXIT_UNSYNCED = 3  # the central service could not be reached or refused; nothing was lost
 EXIT_NOT_READ = 3  # the ID card could not be read (or what was read is not valid); liveness input unusable
 EXIT_LIVENESS_FAILED = 4  # the liveness check ran and did not pass
+EXIT_STOPPED = 4  # `kiosk apply`: the session stopped at a check (the step and reason are printed)
 
 
 def _print_json(data: object) -> None:
@@ -588,6 +589,73 @@ def update_rollback(ctx: click.Context, kind: str) -> None:
         _print_json(_start(ctx).updates.rollback(kind))
     except WireError as error:
         _fail(f"{error.code}: {error.message}")
+
+
+@main.command("apply")
+@click.option("--card", "card_source", required=True, help="The card held up: a video, a folder of frames, camera:0.")
+@click.option("--face", "face_source", required=True, help="The camera during the liveness check (opened per try).")
+@click.option("--form", "form_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--consent/--no-consent", default=False, help="The applicant gave both consents (ID data, biometrics).")
+@click.option("--decline-offer", is_flag=True, help="The applicant turns the offer down.")
+@click.option("--challenge-seed", type=int, default=None, help="Fixed challenges (for a recorded --face); else random.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.pass_context
+def apply_cmd(ctx, card_source, face_source, form_path, consent, decline_offer, challenge_seed, as_json) -> None:
+    """One applicant through the whole flow, headless: consent, the card read from --card, the
+    liveness check on --face, the form from FORM (the fields of the kiosk form), scoring, offer;
+    the application is sealed into the outbox for `kiosk sync`. Exit 0 submitted, 4 stopped
+    (with the step and reason), 2 a malformed form or source."""
+    from datetime import date
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from kiosk_config.loader import field_problems
+    from terminal_app.capture.card_capture import IdCardCapture
+    from terminal_app.capture.sources import SourceUnavailable, open_source
+    from terminal_app.core.session import ApplicantSession, GivenAnswers
+    from terminal_app.core.steps import FormAnswers
+    from terminal_app.liveness.engine import CameraLivenessEngine
+
+    try:
+        form = TypeAdapter(FormAnswers).validate_json(form_path.read_bytes())
+    except ValidationError as error:
+        _fail(f"{form_path}: not a form:\n" + "\n".join(f"  {p}" for p in field_problems(error)))
+    try:
+        card = open_source(card_source)
+    except SourceUnavailable as unavailable:
+        _fail(f"{card_source}: {unavailable.code}: {unavailable.message}")
+    kiosk = _start(ctx)
+    liveness = CameraLivenessEngine(lambda: open_source(face_source), kiosk.config.liveness, seed=challenge_seed)
+    answers = GivenAnswers(form, consented=consent, accept_offer=not decline_offer)
+    session = ApplicantSession(kiosk, IdCardCapture(card, date.today()), liveness, answers)
+    try:
+        outcome = session.run()
+    finally:
+        card.close()
+    stopped = outcome.stopped_by
+    out = {
+        "end": str(outcome.end_reason),
+        "submitted": outcome.submitted,
+        "application_id": outcome.application_id,
+        "envelope_id": outcome.envelope_id,
+        "decision": str(outcome.decision.outcome) if outcome.decision else None,
+        "reasons": [r.as_dict() for r in outcome.decision.reasons] if outcome.decision else [],
+        "offer": outcome.offer.as_json() if outcome.offer else None,
+        "stopped_at": {"step": stopped.step, "reason": stopped.code} if stopped else None,
+        "steps": [{"step": r.step, "attempt": r.attempt, "ok": r.ok, "code": r.code, "ms": round(r.ms, 1)}
+                  for r in outcome.steps],
+        "queued": kiosk.outbox.status()["queued"],
+    }  # fmt: skip
+    if as_json:
+        _print_json(out)
+    else:
+        for run in outcome.steps:
+            click.echo(f"{run.step:<9} try {run.attempt}: {'ok' if run.ok else 'refused'} {run.code} ({run.ms:.0f} ms)")
+        click.echo(
+            f"{out['end']}: {out['decision'] or '-'}"
+            + (f", application {out['application_id']}" if out["submitted"] else "")
+        )
+    sys.exit(0 if outcome.submitted else EXIT_LIVENESS_FAILED)
 
 
 @main.command("demo")

@@ -235,3 +235,40 @@ def test_idcard_read_prints_fields_and_exits_0_3_or_2(tmp_path):
     assert blank.returncode == 3 and json.loads(blank.stdout)["errors"][0]["code"] == "not_a_card"
     text = run("idcard", "read", str(tmp_path / "notes.txt"))
     assert text.returncode == 2 and "not_an_image" in text.stderr
+
+
+def test_apply_runs_one_applicant_from_recorded_frames_and_a_form_file(tmp_path):
+    import cv2
+
+    from kiosk_config import load_config
+    from terminal_app.demo.applicants import make_applicants
+
+    config = load_config()
+    applicant = make_applicants(1, seed=11, today=date.today(), county="422801", catalogue=config.catalogue)[0]
+    card, face = tmp_path / "card", tmp_path / "face"
+    card.mkdir(), face.mkdir()
+    for i, frame in enumerate(applicant.card_frames()):
+        cv2.imwrite(str(card / f"{i:03d}.png"), frame)
+    for i, frame in enumerate(applicant.liveness_frames(config.liveness.challenges)):
+        cv2.imwrite(str(face / f"{i:03d}.png"), frame)
+    form = tmp_path / "form.json"
+    form.write_text(json.dumps(applicant.form.as_json()), encoding="utf-8")
+    common = ["--card", str(card), "--face", str(face), "--form", str(form)]
+    common += ["--challenge-seed", str(applicant.challenge_seed), "--json"]
+
+    refused = run("apply", *common, data_dir=tmp_path / "data")  # no --consent: nothing is read
+    assert refused.returncode == 4, refused.stderr
+    out = json.loads(refused.stdout)
+    assert out["stopped_at"] == {"step": "consent", "reason": "consent_refused"} and out["queued"] == 0
+
+    result = run("apply", *common, "--consent", data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["submitted"] and out["end"] == "submitted" and out["queued"] == 1
+    assert [s["step"] for s in out["steps"]][:4] == ["consent", "capture", "liveness", "form"]
+    assert out["decision"] in ("approve", "refer", "decline")
+    assert applicant.person.name not in result.stdout + result.stderr
+
+    form.write_text(json.dumps(applicant.form.as_json() | {"term_months": "twelve"}), encoding="utf-8")
+    bad = run("apply", *common, "--consent", data_dir=tmp_path / "data")
+    assert bad.returncode == 2 and "term_months" in bad.stderr

@@ -109,7 +109,7 @@ def test_bad_input_gets_its_own_reason_and_never_passes():
 
     far = np.full_like(base, 110)
     small = cv2.resize(base, None, fx=0.45, fy=0.45)
-    far[:small.shape[0], :small.shape[1]] = small
+    far[: small.shape[0], : small.shape[1]] = small
     far_report = check([sf.camera_noise(far, i) for i in range(20)], ["blink", "nod"])
     assert not far_report.passed and far_report.reason.code == "face_too_small"
 

@@ -13,14 +13,13 @@ from kiosk_config import load_config
 from terminal_app.capture.sources import FrameListSource
 from terminal_app.core.engines import CaptureUnavailable
 from terminal_app.core.flow import EndReason, Step
-from terminal_app.core.session import CAMERA_UNAVAILABLE, ApplicantSession
+from terminal_app.core.session import CAMERA_UNAVAILABLE, ApplicantSession, GivenAnswers
 from terminal_app.core.steps import LivenessResult
 from terminal_app.demo.applicants import (
     BAD_NUMBER,
     GENUINE,
     IMPOSTOR,
     DemoApplicant,
-    ScriptedAnswers,
     make_applicants,
 )
 from terminal_app.demo.run import HeldUpCard, application_record, entered_record
@@ -46,7 +45,7 @@ def session_for(kiosk, applicant: DemoApplicant) -> tuple[ApplicantSession, Held
     liveness = CameraLivenessEngine(
         lambda: FrameListSource(frames), kiosk.config.liveness, seed=applicant.challenge_seed
     )
-    return ApplicantSession(kiosk, card, liveness, ScriptedAnswers(applicant.form)), card
+    return ApplicantSession(kiosk, card, liveness, GivenAnswers(applicant.form)), card
 
 
 def test_a_genuine_applicant_goes_through_every_step_and_is_sealed_as_entered(kiosk, central, applicants):
@@ -97,7 +96,7 @@ class NoCamera:
 
 
 def test_a_missing_camera_ends_the_session_with_its_reason_and_wipes_the_draft(kiosk, applicants):
-    session = ApplicantSession(kiosk, NoCamera(), NoCamera(), ScriptedAnswers(applicants[0].form))
+    session = ApplicantSession(kiosk, NoCamera(), NoCamera(), GivenAnswers(applicants[0].form))
     outcome = session.run()
     assert outcome.end_reason is EndReason.DEVICE_UNAVAILABLE
     assert outcome.stopped_by.step == "capture" and outcome.stopped_by.code == CAMERA_UNAVAILABLE
@@ -123,7 +122,7 @@ def test_the_session_can_be_driven_one_step_at_a_time_like_the_screens_do(kiosk,
     card = HeldUpCard(applicant, TODAY)
     card.present(1)
     liveness = Refusing("spoof_suspected")
-    session = ApplicantSession(kiosk, card, liveness, ScriptedAnswers(applicant.form))
+    session = ApplicantSession(kiosk, card, liveness, GivenAnswers(applicant.form))
     assert session.give_consent() and session.step is Step.ID_CAPTURE
     assert session.capture_card() and session.step is Step.LIVENESS
     assert not session.check_liveness() and session.step is Step.LIVENESS  # tries are left

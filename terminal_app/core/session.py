@@ -38,6 +38,27 @@ class ApplicantAnswers(Protocol):
     def accepts(self, offer: Offer) -> bool: ...
 
 
+@dataclass
+class GivenAnswers:
+    """Answers given up front (a form file, the demo's script): the same each time asked."""
+
+    form_answers: FormAnswers
+    consented: bool = True  # both consents, ID data and biometrics, on `consent_text`
+    accept_offer: bool = True
+    consent_text: str = "consent-v1"
+    language: str = "zh"
+    given_at: float = field(default_factory=time.time)
+
+    def consent(self) -> ConsentRecord:
+        return ConsentRecord(self.consented, self.consented, self.consent_text, self.language, self.given_at)
+
+    def form(self) -> FormAnswers:
+        return self.form_answers
+
+    def accepts(self, offer: Offer) -> bool:
+        return self.accept_offer
+
+
 @dataclass(frozen=True)
 class StepRun:
     """One try of one step: capture, liveness, form, scoring, offer, seal."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import time
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -29,8 +28,7 @@ from PIL import Image
 from kiosk_config.schema import Catalogue
 from terminal_app.capture.synthetic_card import CardFace, card_for, draw_back, draw_front
 from terminal_app.capture.synthetic_photo import held_card_frames
-from terminal_app.core.offer import Offer
-from terminal_app.core.steps import ConsentRecord, FormAnswers
+from terminal_app.core.steps import FormAnswers
 from terminal_app.core.synthetic_applications import make_form
 from terminal_app.core.synthetic_people import SyntheticPerson, corrupt_check_character, make_people
 from terminal_app.liveness import synthetic_faces, synthetic_spoofs
@@ -44,7 +42,6 @@ BLOCKLISTED = "blocklisted"
 NO_RESPONSE = "no_response"
 # every 10 applicants: 5 genuine, then each case the kiosk must stop or refer
 CYCLE = (GENUINE, GENUINE, BAD_NUMBER, GENUINE, PHONE_REPLAY, GENUINE, IMPOSTOR, BLOCKLISTED, GENUINE, NO_RESPONSE)
-CONSENT_TEXT_VERSION = "consent-v1"
 
 
 @dataclass(frozen=True)
@@ -90,28 +87,6 @@ class DemoApplicant:
     def expected_card(self) -> dict[str, str]:
         """The card's fields as printed, in the kiosk's keys."""
         return self.card.expected_fields("front") | self.card.expected_fields("back")
-
-
-@dataclass
-class ScriptedAnswers:
-    """The applicant's answers from the script (core.session.ApplicantAnswers)."""
-
-    form_answers: FormAnswers
-    accept_offer: bool = True
-    language: str = "zh"
-
-    @cached_property
-    def _consent(self) -> ConsentRecord:
-        return ConsentRecord(True, True, CONSENT_TEXT_VERSION, self.language, time.time())
-
-    def consent(self) -> ConsentRecord:
-        return self._consent
-
-    def form(self) -> FormAnswers:
-        return self.form_answers
-
-    def accepts(self, offer: Offer) -> bool:
-        return self.accept_offer
 
 
 def make_applicants(

@@ -36,9 +36,9 @@ from terminal_app.capture.sources import FOLDER_FPS, FrameListSource
 from terminal_app.core.agents import Role, hash_pin
 from terminal_app.core.flow import Step
 from terminal_app.core.kiosk import Kiosk
-from terminal_app.core.session import ApplicantSession, SessionOutcome
+from terminal_app.core.session import ApplicantSession, GivenAnswers, SessionOutcome
 from terminal_app.core.steps import IdCardFields
-from terminal_app.demo.applicants import BLOCKLISTED, DemoApplicant, ScriptedAnswers, make_applicants
+from terminal_app.demo.applicants import BLOCKLISTED, DemoApplicant, make_applicants
 from terminal_app.demo.central import LocalCentral
 from terminal_app.liveness.engine import CameraLivenessEngine
 
@@ -279,7 +279,7 @@ class DemoRun:
         liveness = CameraLivenessEngine(
             lambda: FrameListSource(face_frames), kiosk.config.liveness, seed=applicant.challenge_seed
         )
-        answers = ScriptedAnswers(applicant.form)
+        answers = GivenAnswers(applicant.form)
         session = ApplicantSession(kiosk, card, liveness, answers, agent=agent if applicant.assisted else None)
         return session, card, len(face_frames)
 
