@@ -674,10 +674,13 @@ def demo(applicants: int, seed: int, keep: Path | None, offline_first: int, as_j
     applicants through capture, liveness, form, scoring and offer, sealed, synced, opened by the
     back office and compared with what was entered. Exit 1 if any application did not arrive intact."""
     from terminal_app.demo.report import format_report
-    from terminal_app.demo.run import run_demo
+    from terminal_app.demo.run import DemoRefused, run_demo
 
     progress = (lambda line: None) if as_json else (lambda line: click.echo(f"... {line}", err=True))
-    report = run_demo(applicants, seed, keep, offline_first=offline_first, progress=progress)
+    try:
+        report = run_demo(applicants, seed, keep, offline_first=offline_first, progress=progress)
+    except DemoRefused as refused:
+        _fail(f"demo: {refused}")
     if as_json:
         rows = [row.as_json() for row in report.rows]
         _print_json({"rows": rows, "summary": report.summary, "problems": report.problems})

@@ -225,3 +225,18 @@ def test_no_level_of_degradation_gets_a_wrong_number_accepted():
                 assert reading.fields["id_number"] == card.id_number
             whole += level == "mild" and reading.valid and reading.fields == card.expected_fields("front")
     assert whole >= 3
+
+
+@pytest.mark.parametrize("ethnicity", ["仫佬", "仡佬", "土", "汉", "维吾尔"])
+def test_the_names_the_recogniser_misreads_are_read_as_printed(ethnicity):
+    card = dataclasses.replace(CARDS[0], ethnicity=ethnicity)
+    reading = read_card(photographed(bgr(draw_front(card)), seed=5), today=TODAY)
+    assert reading.valid, reading.errors
+    assert reading.fields["ethnicity"] == ethnicity
+
+
+def test_a_name_the_recogniser_cannot_read_is_left_unread_never_guessed():
+    card = dataclasses.replace(CARDS[0], ethnicity="傈僳")
+    reading = read_card(photographed(bgr(draw_front(card)), seed=5), today=TODAY)
+    assert not reading.valid and [(e.field, e.code) for e in reading.errors] == [("ethnicity", "not_read")]
+    assert reading.fields["ethnicity"] == ""

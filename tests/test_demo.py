@@ -25,7 +25,7 @@ from terminal_app.demo.applicants import (
     make_applicants,
 )
 from terminal_app.demo.report import format_report
-from terminal_app.demo.run import EXPORT, run_demo
+from terminal_app.demo.run import EXPORT, DemoRefused, run_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 11
@@ -151,3 +151,8 @@ def test_a_kiosk_killed_mid_run_loses_nothing_and_wipes_the_half_done_session(tm
     assert [row["index"] for row in out["rows"]] == [1, 2, 3, 4, 5] and out["problems"] == []
     printed = (again.stdout + again.stderr + "".join(seen)).encode()
     assert not [t for t, forms in needles(5).items() if any(f in printed for f in forms)]
+
+
+def test_a_kept_directory_is_picked_up_only_by_the_run_that_made_it(demo_run):
+    with pytest.raises(DemoRefused, match="seed"):
+        run_demo(10, SEED + 1, demo_run.root)

@@ -200,6 +200,10 @@ def _row(applicant: DemoApplicant, session: ApplicantSession, frames: int, sync:
     )
 
 
+class DemoRefused(Exception):
+    """The demo cannot run as asked (a kept directory from another run, a service that will not start)."""
+
+
 class HeldUpCard:
     """The capture engine over the applicant's card held up to the camera: before each try the
     person holds it up again (a new presentation, made outside the step's time)."""
@@ -267,7 +271,7 @@ class DemoRun:
         self.central.publish_roster([agent])
         report = kiosk.sync_client(self.central.url).sync_once()
         if not report.ok:
-            raise RuntimeError(f"the first sync failed: {report.error}")
+            raise DemoRefused(f"the first sync with the local central service failed: {report.error}")
         return pin
 
     # --- the applicants -------------------------------------------------------------------
@@ -294,9 +298,28 @@ class DemoRun:
             return f"sent {report.stored}" + (f" (+{report.duplicates} dup)" if report.duplicates else ""), ms
         return f"link down: {report.error.code}, {report.remaining} queued", ms
 
+    def _check_same_run(self) -> None:
+        """A kept directory is picked up only by the run that made it (same seed, same count)."""
+        params = self.root / "logs" / "demo-run.json"
+        mine = {"seed": self.seed, "applicants": self.count}
+        if params.exists():
+            theirs = json.loads(params.read_text("utf-8"))
+            if theirs != mine:
+                raise DemoRefused(
+                    f"{self.root} holds a demo run with {theirs}: pick it up with the same options, "
+                    "or use another directory"
+                )
+        else:
+            params.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            params.write_text(json.dumps(mine), "utf-8")
+
     def run(self) -> DemoReport:
+        self._check_same_run()
         done = {row["index"]: row for row in _jsonl(self.journal)}
-        self.central.start()
+        try:
+            self.central.start()
+        except RuntimeError as error:
+            raise DemoRefused(str(error)) from None
         kiosk = None
         try:
             kiosk = self._start_kiosk()
