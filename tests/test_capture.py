@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from terminal_app.capture.fields import correct_division
 from terminal_app.capture.reader import ImageRejected, decode_image, read_card
 from terminal_app.capture.synthetic_card import (
     CARD_PX,
@@ -23,6 +24,7 @@ from terminal_app.capture.synthetic_card import (
     draw_front,
     make_cards,
 )
+from terminal_app.capture.synthetic_photo import LEVELS, photograph
 from terminal_app.core.id_number import validate_id_number
 from terminal_app.core.synthetic_people import corrupt_check_character
 
@@ -199,8 +201,6 @@ def test_text_that_is_not_an_id_card_is_not_taken_for_one():
 
 
 def test_photographs_are_repeatable_and_each_level_is_harder():
-    from terminal_app.capture.synthetic_photo import LEVELS, photograph
-
     card = bgr(draw_front(CARDS[0]))
     assert np.array_equal(photograph(card, LEVELS["medium"], seed=3), photograph(card, LEVELS["medium"], seed=3))
     assert np.array_equal(photograph(card, LEVELS["clean"], seed=3), card)  # a flat scan
@@ -215,8 +215,6 @@ def test_photographs_are_repeatable_and_each_level_is_harder():
 def test_no_level_of_degradation_gets_a_wrong_number_accepted():
     """Whatever the photo, a reading reported valid carries the card's own number; the mild level
     is read whole for most cards."""
-    from terminal_app.capture.synthetic_photo import LEVELS, photograph
-
     whole = 0
     for level in ("mild", "medium", "hard"):
         for index, card in enumerate(CARDS[:4]):
@@ -240,3 +238,58 @@ def test_a_name_the_recogniser_cannot_read_is_left_unread_never_guessed():
     reading = read_card(photographed(bgr(draw_front(card)), seed=5), today=TODAY)
     assert not reading.valid and [(e.field, e.code) for e in reading.errors] == [("ethnicity", "not_read")]
     assert reading.fields["ethnicity"] == ""
+
+
+@pytest.mark.parametrize(
+    ("read", "printed"),
+    [
+        ("湖北省阳地区丹江口市银坝镇塘塘村1组182号", "湖北省郧阳地区丹江口市银坝镇塘塘村1组182号"),  # 郧 dropped
+        ("山西省路城市凤塘镇湾寨村37号", "山西省潞城市凤塘镇湾寨村37号"),  # 潞 read as 路
+        ("浙江省台州地区景宁鑫族自治县花小镇7组33号", "浙江省台州地区景宁畲族自治县花小镇7组33号"),
+        ("云南省迪庆藏族自治州维西族自治县营关镇坪南村", "云南省迪庆藏族自治州维西傈僳族自治县营关镇坪南村"),
+    ],
+)
+def test_the_division_names_opening_an_address_are_read_as_the_division_table_spells_them(read, printed):
+    assert correct_division(read) == printed
+
+
+def test_an_address_is_left_as_read_when_no_single_division_explains_it():
+    ambiguous = "河北省保定市源县岭青乡水北村5组132号"  # 涞源县 lost 涞, or 唐县 / 易县 misread?
+    assert correct_division(ambiguous) == ambiguous
+    assert correct_division(ambiguous, "河北省保定市涞源县") == "河北省保定市涞源县岭青乡水北村5组132号"  # the number's
+    assert correct_division(ambiguous, "河北省保定市博野县") == ambiguous  # not among the closest: no guess
+    city_alone = "黑龙江省牡丹江市坝树乡下凤村7组86号"  # a city's address with no county-level name
+    assert correct_division(city_alone) == city_alone
+    unknown_province = "海文昌市杨南镇石寨村4号"
+    assert correct_division(unknown_province) == unknown_province
+    assert correct_division("湖北省恩施土家族苗族自治州恩施市某村") == "湖北省恩施土家族苗族自治州恩施市某村"
+
+
+def test_the_back_read_after_the_front_takes_the_number_s_county_when_the_authority_is_ambiguous():
+    card = make_cards(160, seed=2026, today=TODAY)[91]  # 溆浦县公安局: 溆 comes out as 激, one off 8 counties
+    frame = photograph(bgr(draw_back(card)), LEVELS["mild"], seed=91)
+    alone = read_card(frame, today=TODAY)
+    assert alone.fields["authority"] == "激浦县公安局"  # left as read: no single county is that close
+    after_front = read_card(frame, today=TODAY, county="溆浦县")
+    assert after_front.valid and after_front.fields["authority"] == card.authority == "溆浦县公安局"
+    elsewhere = read_card(frame, today=TODAY, county="恩施市")  # not among the close ones: no guess
+    assert elsewhere.fields["authority"] == "激浦县公安局"
+
+
+def glared(card_bgr: np.ndarray, centre_mm: tuple[float, float], radius_mm: float) -> np.ndarray:
+    """The card with a burnt-out glare spot: the lamp's reflection, white, soft at its rim."""
+    yy, xx = np.mgrid[: card_bgr.shape[0], : card_bgr.shape[1]]
+    distance = np.hypot(xx - centre_mm[0] * 10, yy - centre_mm[1] * 10) / (radius_mm * 10)
+    light = np.clip(1.6 - distance, 0, 1)[..., None] * 255
+    return np.clip(card_bgr + light, 0, 255).astype(np.uint8)
+
+
+def test_a_field_under_burnt_out_glare_is_refused_not_read_short():
+    card = CARDS[0]
+    over_address = glared(bgr(draw_front(card)), (30.0, 30.0), 6.0)
+    reading = read_card(photographed(over_address, seed=5), today=TODAY)
+    assert not reading.valid
+    assert ("address", "glare") in [(e.field, e.code) for e in reading.errors]
+    assert "tilt the card" in next(e.message for e in reading.errors if e.code == "glare")
+    beside = glared(bgr(draw_front(card)), (80.0, 47.0), 2.5)  # right of the number, clear of the text
+    assert read_card(photographed(beside, seed=5), today=TODAY).valid

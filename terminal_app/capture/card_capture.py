@@ -33,6 +33,7 @@ from terminal_app.capture.sources import FrameSource
 from terminal_app.capture.synthetic_card import LONG_TERM
 from terminal_app.core.engines import CaptureUnavailable
 from terminal_app.core.reasons import Reason, ReasonError
+from terminal_app.core.regions import lookup_region
 from terminal_app.core.steps import IdCardFields, IdSource
 
 TURN_OVER = Reason("turn_over", "请翻到证件另一面", "turn the card over")
@@ -82,8 +83,9 @@ class CardCapture:
     timeout_s: float = 30.0  # a camera giving no frame for this long: give up
     on_check: Callable[[FrameCheck], None] | None = None  # the UI's preview hook
 
-    def capture(self, side: str | None = None) -> SideCapture:
-        """Read the `side` ("front", "back" or None for either) from the next frames."""
+    def capture(self, side: str | None = None, county: str | None = None) -> SideCapture:
+        """Read the `side` ("front", "back" or None for either) from the next frames; `county`
+        is the front's number's county when the back follows it."""
         engine = self.engine or ocr_engine()
         started = time.perf_counter()
         result = SideCapture(None)
@@ -99,7 +101,7 @@ class CardCapture:
 
         def read(frame: np.ndarray) -> CardReading:
             result.frames_read += 1
-            reading = read_card(frame, today=self.today, engine=engine)
+            reading = read_card(frame, today=self.today, engine=engine, county=county)
             result.read_errors.append([f"{reading.side}:{e.field}:{e.code}" for e in reading.errors])
             return reading
 
@@ -208,7 +210,9 @@ class IdCardCapture:
         front = capture.capture("front")
         self.sides.append(front)
         self._raise_if_failed(front)
-        back = capture.capture("back")
+        assert front.reading is not None  # read and valid: the number's region is known
+        region = lookup_region(front.reading.fields["id_number"][:6])
+        back = capture.capture("back", region.name if region else None)
         self.sides.append(back)
         self._raise_if_failed(back)
         return id_card_fields(front.reading, back.reading)

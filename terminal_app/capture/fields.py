@@ -152,12 +152,15 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def snap(text: str, vocabulary: tuple[str, ...] | frozenset[str]) -> str:
-    """A closed-vocabulary field read with one wrong character (仫/么, 颍/颖) becomes the one
-    entry it is closest to, if exactly one entry is that close; otherwise it stays as read."""
+def snap(text: str, vocabulary: tuple[str, ...] | frozenset[str], prefer: str | None = None) -> str:
+    """A closed-vocabulary field read with one wrong character (颍/颖) becomes the one entry it
+    is that close to, if exactly one is, or `prefer` if several are and it is one of them;
+    otherwise it stays as read."""
     if not text or text in vocabulary:
         return text
     near = [word for word in vocabulary if abs(len(word) - len(text)) <= 1 and _distance(word, text) <= 1]
+    if len(near) > 1 and prefer in near:
+        return prefer
     return near[0] if len(near) == 1 else text
 
 
@@ -172,6 +175,65 @@ ETHNICITY_MISREADS = {"么佬": "仫佬", "佬": "仡佬", "士": "土"}
 def read_ethnicity(text: str) -> str:
     """The ethnicity as read, a known misread mapped to its name, then snapped to the 56."""
     return snap(ETHNICITY_MISREADS.get(text, text), ETHNIC_GROUPS)
+
+
+@cache
+def _division_prefixes() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Every county-level division's address prefix (current and historical), by its first two
+    characters (the province's, which the recogniser reads reliably): the counties', and the
+    cities' whose county code is a placeholder (市辖区), which addresses may open with alone."""
+    counties: dict[str, set[str]] = {}
+    cities: dict[str, set[str]] = {}
+    for code in county_codes(current_only=False):
+        region = lookup_region(code)
+        if region is None or len(prefix := region.address_prefix) < 4:
+            continue
+        placeholder = region.name in ("市辖区", "县")
+        (cities if placeholder else counties).setdefault(prefix[:2], set()).add(prefix)
+    return {
+        key: (frozenset(counties.get(key, ())), frozenset(cities.get(key, ())))
+        for key in counties.keys() | cities.keys()
+    }
+
+
+_COUNTY_NEXT = re.compile(r"^.{1,4}?[县区旗市]")  # a county-level name right after a city's
+
+
+def correct_division(address: str, number_division: str | None = None) -> str:
+    """The address with its opening division names (province, prefecture, county) as the
+    division table spells them, when the recogniser dropped or misread one or two of their
+    characters — place names keep rare characters (郧, 涞, 潞, 邡, 畲) that it reads badly. The
+    read text must end where the division's name ends (县, 市, 区 ...), and exactly one division
+    may be that close; when several are, the one the ID number was issued in (`number_division`,
+    its address prefix) if it is among them. An address that opens with a county's names, or
+    with a city's followed by no county-level name, or close to none, or to several and not the
+    number's, stays as read."""
+    counties, cities = _division_prefixes().get(address[:2], (frozenset(), frozenset()))
+    if any(address.startswith(prefix) for prefix in counties):
+        return address
+    if any(address.startswith(city) and not _COUNTY_NEXT.match(address[len(city) :]) for city in cities):
+        return address
+    chars = set(address[:24])
+    found: dict[str, tuple[int, int]] = {}  # prefix -> (distance, characters of the address it covers)
+    for prefix in counties:
+        if len(set(prefix) - chars) > 2:  # more than two of its characters are nowhere near: not it
+            continue
+        options = [
+            (_distance(prefix, address[:n]), n)
+            for n in range(len(prefix) - 2, len(prefix) + 3)
+            if 0 < n <= len(address) and address[n - 1] == prefix[-1]
+        ]
+        if options and (best := min(options))[0] <= min(2, len(prefix) // 5):
+            found[prefix] = best
+    if not found:
+        return address
+    best = min(distance for distance, _ in found.values())
+    closest = [prefix for prefix, (distance, _) in found.items() if distance == best]
+    if len(closest) > 1 and number_division in closest:
+        closest = [number_division]
+    if len(closest) != 1:
+        return address
+    return closest[0] + address[found[closest[0]][1] :]
 
 
 @cache
@@ -210,17 +272,17 @@ def read_front(placed: list[Placed], today: date, number: str | None = None) -> 
         with contextlib.suppress(ValueError):  # a misread day or month: reported as not read
             birth_date = date(int(birth.group(1)), int(birth.group(2)), int(birth.group(3)))
     fields["birth_date"] = birth_date.isoformat() if birth_date else ""
-    address = _band(placed, 23.5, 41.0, 13.0, value_right)
-    fields["address"] = _strip("".join(p.text for p in address), "住址")
     number_text = "".join(p.text for p in _band(placed, 41.0, 54.0, 0.0, CARD_MM[0]))
     fields["id_number"] = number or normalise_number(number_text)
+    check = validate_id_number(fields["id_number"], today=today, min_age=0, max_age=200)
+    address = _strip("".join(p.text for p in _band(placed, 23.5, 41.0, 13.0, value_right)), "住址")
+    fields["address"] = correct_division(address, check.region.address_prefix if check.valid and check.region else None)
 
     for key in ("name", "sex", "ethnicity", "birth_date", "address"):
         if not fields[key]:
             errors.append(FieldError(key, "not_read", f"the {key.replace('_', ' ')} could not be read"))
     if fields["ethnicity"] and fields["ethnicity"] not in ETHNIC_GROUPS:
         errors.append(FieldError("ethnicity", "not_read", f"{fields['ethnicity']!r} is not one of the 56 groups"))
-    check = validate_id_number(fields["id_number"], today=today, min_age=0, max_age=200)
     if not check.valid:
         errors.append(FieldError("id_number", check.reason.code, check.reason.en))
     else:
@@ -239,13 +301,16 @@ def _dotted(text: str) -> date | None:
         return None
 
 
-def read_back(placed: list[Placed], today: date) -> CardFields:
+def read_back(placed: list[Placed], today: date, county: str | None = None) -> CardFields:
+    """`county`: the county the front's number was issued in, which breaks a tie when the
+    authority's name is read one character off several counties' (激浦: 溆浦, 霞浦, 洛浦 ...)."""
     fields: dict[str, str] = {}
     errors: list[FieldError] = []
     authority = _band(placed, 36.5, 43.5, 26.0, CARD_MM[0])
     fields["authority"] = _strip("".join(p.text for p in authority), "签发机关")
     if fields["authority"].endswith("公安局"):
-        fields["authority"] = snap(fields["authority"].removesuffix("公安局"), county_names()) + "公安局"
+        name = fields["authority"].removesuffix("公安局")
+        fields["authority"] = snap(name, county_names(), prefer=county) + "公安局"
     period = _strip("".join(p.text for p in _band(placed, 43.5, 54.0, 0.0, CARD_MM[0])), "有效期限")
     period = period.replace("一", "-").replace("—", "-").replace("~", "-")
     start_text, _, end_text = period.partition("-")
@@ -268,14 +333,20 @@ def read_back(placed: list[Placed], today: date) -> CardFields:
 
 
 def read_fields(
-    lines: list[OcrLine], width_px: float, height_px: float, today: date, *, number: str | None = None
+    lines: list[OcrLine],
+    width_px: float,
+    height_px: float,
+    today: date,
+    *,
+    number: str | None = None,
+    county: str | None = None,
 ) -> CardFields:
     """The fields of whichever side the lines show; `number` replaces the number line's reading
-    (a second read of it)."""
+    (a second read of it); `county`, the front's number's county, helps read the back's authority."""
     side, placed, flipped = orient(place(lines, width_px, height_px))
     if side == "unknown":
         return CardFields("unknown", {}, [FieldError("side", "not_a_card", "no ID card text was found")])
     placed = align(placed, side)
-    result = read_front(placed, today, number) if side == "front" else read_back(placed, today)
+    result = read_front(placed, today, number) if side == "front" else read_back(placed, today, county)
     result.upside_down = flipped
     return result

@@ -25,6 +25,20 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 200  # a card smaller than this in a frame cannot be read
 NUMBER_LINE_MM = (20.0, 41.5, 85.6, 52.5)  # left, top, right, bottom
+# Where the values of the fields nothing else checks are printed (left, top, right, bottom, mm).
+# Under a burnt-out glare spot their text is gone, and what is read there is the rest of it: a
+# name or an address with characters missing. The number, and the birth date and sex it carries,
+# are checked against each other instead.
+GLARE_CHECKED_MM = {
+    "front": {
+        "name": (13.0, 4.0, 53.0, 10.5),
+        "ethnicity": (34.0, 10.5, 53.0, 17.0),
+        "address": (13.0, 23.5, 53.0, 41.0),
+    },
+    "back": {"authority": (26.0, 36.5, 85.6, 43.5), "valid_to": (0.0, 43.5, 85.6, 54.0)},
+}
+BURNT_OUT = 248  # grey level, after a light blur
+MAX_BURNT_SHARE = 0.05  # of a field's value box: more, and the field is refused as under glare
 
 
 class ImageRejected(Exception):
@@ -93,7 +107,23 @@ def _crop_mm(card: np.ndarray, box: tuple[float, float, float, float]) -> np.nda
     return card[top:bottom, left:right]
 
 
-def read_card(frame_bgr: np.ndarray, *, today: date, engine: OcrEngine | None = None) -> CardReading:
+def glare_errors(card: np.ndarray, side: str) -> list[FieldError]:
+    """A field whose printed value lies partly under burnt-out glare cannot be trusted, however
+    it read: the person is asked to tilt the card, and the next frame is read."""
+    grey = cv2.GaussianBlur(cv2.cvtColor(card, cv2.COLOR_BGR2GRAY), (0, 0), 1.5)
+    errors = []
+    for name, box in GLARE_CHECKED_MM.get(side, {}).items():
+        if float((_crop_mm(grey, box) >= BURNT_OUT).mean()) > MAX_BURNT_SHARE:
+            label = name.replace("_", " ")
+            errors.append(FieldError(name, "glare", f"glare over the {label}: tilt the card a little"))
+    return errors
+
+
+def read_card(
+    frame_bgr: np.ndarray, *, today: date, engine: OcrEngine | None = None, county: str | None = None
+) -> CardReading:
+    """One image of one side, end to end. `county`: the county-level name of the front's number
+    (when the back is read after the front), which breaks ties in reading the authority."""
     engine = engine or ocr_engine()
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -116,12 +146,12 @@ def read_card(frame_bgr: np.ndarray, *, today: date, engine: OcrEngine | None = 
 
     started = time.perf_counter()
     lines = ocr(card)
-    result: CardFields = read_fields(lines, CARD_PX[0], CARD_PX[1], today)
+    result: CardFields = read_fields(lines, CARD_PX[0], CARD_PX[1], today, county=county)
     upside_down = result.upside_down
     if upside_down:  # read it again the right way up: small text is lost upside down
         card = cv2.rotate(card, cv2.ROTATE_180)
         lines = ocr(card)
-        result = read_fields(lines, CARD_PX[0], CARD_PX[1], today)
+        result = read_fields(lines, CARD_PX[0], CARD_PX[1], today, county=county)
     number_error = next((e for e in result.errors if e.field == "id_number"), None)
     if result.side == "front" and number_error is not None:
         crop = cv2.resize(_crop_mm(card, NUMBER_LINE_MM), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
@@ -133,6 +163,9 @@ def read_card(frame_bgr: np.ndarray, *, today: date, engine: OcrEngine | None = 
     timings["fields"] = round((time.perf_counter() - started) * 1000 - ocr_ms, 1)
     quality["upside_down"] = upside_down
     errors = list(result.errors)
+    if result.side in ("front", "back"):
+        known = {e.field for e in errors}
+        errors += [e for e in glare_errors(card, result.side) if e.field not in known]
     if result.side in ("front", "back") and quality["colour"] < QualityThresholds().min_colour:
         errors.insert(
             0, FieldError("card", "photocopy", "the card has no colour: a photocopy or a print, not the card")

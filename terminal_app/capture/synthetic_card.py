@@ -157,8 +157,7 @@ def _address(rng: random.Random, region_code: str) -> tuple[str, ...]:
     """A rural address, wrapped at 11 characters a line as the card prints it (1 to 3 lines)."""
     region = lookup_region(region_code)
     assert region is not None
-    parts = [part for part in region.full_name.split() if "直辖" not in part and part not in ("市辖区", "县")]
-    text = "".join(parts) + _place(rng, rng.choice("镇乡")) + _place(rng, "村")
+    text = region.address_prefix + _place(rng, rng.choice("镇乡")) + _place(rng, "村")
     if rng.random() < 0.7:
         text += f"{rng.randrange(1, 13)}组"
     text += f"{rng.randrange(1, 200)}号"

@@ -24,6 +24,12 @@ class Region:
     abolished_year: int | None  # the year it stopped being used, for historical codes
 
     @property
+    def address_prefix(self) -> str:
+        """The division's names as an address opens with them, e.g. 湖北省恩施土家族苗族自治州恩施市
+        (placeholders such as 省直辖县级行政区划, 市辖区 and 县 are not printed)."""
+        return "".join(p for p in self.full_name.split() if "直辖" not in p and p not in ("市辖区", "县"))
+
+    @property
     def is_county_level(self) -> bool:
         return not self.code.endswith("00")
 
