@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from terminal_app.capture.card_finder import find_card, rectify
 from terminal_app.capture.fields import CardFields, FieldError, normalise_number, read_fields
-from terminal_app.capture.ocr import OcrEngine, ocr_engine
+from terminal_app.capture.ocr import OcrEngine, OcrLine, ocr_engine
 from terminal_app.capture.quality import QualityThresholds, judge_card
 from terminal_app.capture.synthetic_card import CARD_PX, PORTRAIT_MM, PX_PER_MM
 from terminal_app.core.id_number import validate_id_number
@@ -25,20 +25,22 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 200  # a card smaller than this in a frame cannot be read
 NUMBER_LINE_MM = (20.0, 41.5, 85.6, 52.5)  # left, top, right, bottom
-# Where the values of the fields nothing else checks are printed (left, top, right, bottom, mm).
-# Under a burnt-out glare spot their text is gone, and what is read there is the rest of it: a
-# name or an address with characters missing. The number, and the birth date and sex it carries,
-# are checked against each other instead.
-GLARE_CHECKED_MM = {
+# The rows the values of the fields nothing else checks are printed on (left, top, right,
+# bottom, mm; the address's three possible lines). Under a burnt-out glare spot their text is
+# gone, and what is read there is the rest of it: a name or an address with characters missing.
+# The number, and the birth date and sex it carries, are checked against each other instead.
+GLARE_CHECKED_MM: dict[str, dict[str, list[tuple[float, float, float, float]]]] = {
     "front": {
-        "name": (13.0, 4.0, 53.0, 10.5),
-        "ethnicity": (34.0, 10.5, 53.0, 17.0),
-        "address": (13.0, 23.5, 53.0, 41.0),
+        "name": [(16.0, 5.2, 50.5, 9.4)],  # text starts at 16.5 mm; 11 characters of 3 mm end by 50
+        "ethnicity": [(35.5, 12.2, 49.0, 16.4)],  # four characters at most (柯尔克孜)
+        "address": [(16.0, 26.2 + 4.6 * i, 50.5, 30.4 + 4.6 * i) for i in range(3)],
     },
-    "back": {"authority": (26.0, 36.5, 85.6, 43.5), "valid_to": (0.0, 43.5, 85.6, 54.0)},
+    "back": {"authority": [(30.5, 39.2, 85.6, 43.4)], "valid_to": [(30.5, 45.7, 85.6, 49.9)]},
 }
 BURNT_OUT = 248  # grey level, after a light blur
-MAX_BURNT_SHARE = 0.05  # of a field's value box: more, and the field is refused as under glare
+WASHED_END_MM = 6.0  # past the last text read on a row: two characters' worth may have been washed out
+FULL_LINE_GAP_MM = 7.0  # a row read to within this of its right end is full: the next line exists
+MAX_BURNT_SHARE = 0.05  # of a row, outside what was read: more, and the field is refused as under glare
 
 
 class ImageRejected(Exception):
@@ -107,15 +109,48 @@ def _crop_mm(card: np.ndarray, box: tuple[float, float, float, float]) -> np.nda
     return card[top:bottom, left:right]
 
 
-def glare_errors(card: np.ndarray, side: str) -> list[FieldError]:
-    """A field whose printed value lies partly under burnt-out glare cannot be trusted, however
-    it read: the person is asked to tilt the card, and the next frame is read."""
+# A value read to its known end cannot have lost its end to glare (only its middle or start).
+READ_TO_ITS_END = {
+    "address": lambda fields: fields.get("address", "").endswith("号"),
+    "authority": lambda fields: fields.get("authority", "").endswith(("公安局", "分局", "公安处")),
+    "valid_to": lambda fields: bool(fields.get("valid_from") and fields.get("valid_to")),
+}
+
+
+def glare_errors(card: np.ndarray, side: str, lines: list[OcrLine], fields: dict[str, str]) -> list[FieldError]:
+    """A field whose printed value may lie under burnt-out glare cannot be trusted: the person is
+    asked to tilt the card, and the next frame is read. Only the part of each row where text can
+    be counts: up to a little past the last text read on it (a washed-out end), or all of a row
+    that must hold text and where none was read; pixels inside what was read do not count (the
+    text there came through)."""
     grey = cv2.GaussianBlur(cv2.cvtColor(card, cv2.COLOR_BGR2GRAY), (0, 0), 1.5)
+    burnt = (grey >= BURNT_OUT).astype(np.float32)
+    boxes = [(line.box[:, 0].min() / PX_PER_MM, line.box[:, 0].max() / PX_PER_MM, line.centre[1] / PX_PER_MM)
+             for line in lines]  # fmt: skip
     errors = []
-    for name, box in GLARE_CHECKED_MM.get(side, {}).items():
-        if float((_crop_mm(grey, box) >= BURNT_OUT).mean()) > MAX_BURNT_SHARE:
-            label = name.replace("_", " ")
-            errors.append(FieldError(name, "glare", f"glare over the {label}: tilt the card a little"))
+    for name, rows in GLARE_CHECKED_MM.get(side, {}).items():
+        ended = name in READ_TO_ITS_END and READ_TO_ITS_END[name](fields)
+        previous_full = True  # the first row always holds text
+        for left, top, right, bottom in rows:
+            on_row = [b for b in boxes if top <= b[2] <= bottom and b[1] > left]
+            if on_row:
+                last = max(b[1] for b in on_row)
+                full = ended or last >= right - FULL_LINE_GAP_MM
+                end = last if full else min(right, last + WASHED_END_MM)
+            elif previous_full and not ended:
+                end = right
+            else:
+                break  # a line that need not exist (the address's second or third)
+            columns = _crop_mm(burnt, (left, top, end, bottom)).mean(axis=0)  # burnt share of each column
+            x0 = round(left * PX_PER_MM)
+            for start, stop, _ in on_row:  # the columns of text read came through, top to bottom
+                columns[max(0, round(start * PX_PER_MM) - x0 - 2) : max(0, round(stop * PX_PER_MM) - x0 + 2)] = 0
+            if columns.size and float(columns.mean()) > MAX_BURNT_SHARE:
+                errors.append(
+                    FieldError(name, "glare", f"glare over the {name.replace('_', ' ')}: tilt the card a little")
+                )
+                break
+            previous_full = bool(on_row) and max(b[1] for b in on_row) >= right - FULL_LINE_GAP_MM
     return errors
 
 
@@ -165,7 +200,7 @@ def read_card(
     errors = list(result.errors)
     if result.side in ("front", "back"):
         known = {e.field for e in errors}
-        errors += [e for e in glare_errors(card, result.side) if e.field not in known]
+        errors += [e for e in glare_errors(card, result.side, lines, result.fields) if e.field not in known]
     if result.side in ("front", "back") and quality["colour"] < QualityThresholds().min_colour:
         errors.insert(
             0, FieldError("card", "photocopy", "the card has no colour: a photocopy or a print, not the card")
