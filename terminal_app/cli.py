@@ -237,10 +237,10 @@ def liveness_run(ctx: click.Context, source: str, challenge_list: str | None, se
     Exit 0 passed, 4 failed, 3 the input could not be used (no frames, no face on the photo)."""
     import secrets
 
+    from terminal_app.capture.reader import ImageRejected, decode_image
     from terminal_app.capture.sources import SourceUnavailable, open_source
     from terminal_app.liveness.challenges import Kind, draw_challenges
     from terminal_app.liveness.check import LivenessSettings, run_check
-    from terminal_app.liveness.face_match import PortraitUnusable, decode
 
     try:
         config = load_config(ctx.obj["config"]).liveness
@@ -255,10 +255,10 @@ def liveness_run(ctx: click.Context, source: str, challenge_list: str | None, se
         kinds = draw_challenges(seed if seed is not None else secrets.randbits(32), config.challenges)
     portrait = None
     if id_photo is not None:
-        try:
-            portrait = decode(id_photo.read_bytes())
-        except PortraitUnusable:
-            _liveness_unusable(as_json, "portrait_unreadable", f"{id_photo}: not an image")
+        try:  # bounded: the size is read from the header before any pixel is decoded
+            portrait = decode_image(id_photo.read_bytes())
+        except ImageRejected as rejected:
+            _liveness_unusable(as_json, "portrait_unreadable", f"{id_photo}: {rejected.code}: {rejected.message}")
     try:
         frames = open_source(source, width=640, height=480)
     except SourceUnavailable as unavailable:

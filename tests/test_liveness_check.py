@@ -165,6 +165,11 @@ def test_kiosk_liveness_run_prints_the_report_and_exits_by_outcome(tmp_path):
     (tmp_path / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
     corrupt = run_cli("liveness", "run", str(tmp_path / "corrupt.mp4"), "--seed", "1", "--json")
     assert corrupt.returncode == 3 and json.loads(corrupt.stdout)["reason"] == "no_frames"
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    no_photo = run_cli("liveness", "run", str(tmp_path / "live"), "--seed", "1", "--id-photo",
+                       str(tmp_path / "notes.jpg"), "--json")  # fmt: skip
+    assert no_photo.returncode == 3 and json.loads(no_photo.stdout)["error"]["code"] == "portrait_unreadable"
+    assert "not_an_image" in json.loads(no_photo.stdout)["error"]["message"]
     wrong = run_cli("liveness", "run", str(tmp_path / "live"), "--challenges", "blink,smile")
     assert wrong.returncode == 2 and "smile" not in wrong.stdout and "turn_left" in wrong.stderr
 
