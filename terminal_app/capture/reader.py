@@ -133,8 +133,8 @@ def glare_errors(card: np.ndarray, side: str, lines: list[OcrLine], fields: dict
         previous_full = True  # the first row always holds text
         for left, top, right, bottom in rows:
             on_row = [b for b in boxes if top <= b[2] <= bottom and b[1] > left]
-            if on_row:
-                last = max(b[1] for b in on_row)
+            last = max((b[1] for b in on_row), default=None)  # where the text read on the row ends
+            if last is not None:
                 full = ended or last >= right - FULL_LINE_GAP_MM
                 end = last if full else min(right, last + WASHED_END_MM)
             elif previous_full and not ended:
@@ -150,7 +150,7 @@ def glare_errors(card: np.ndarray, side: str, lines: list[OcrLine], fields: dict
                     FieldError(name, "glare", f"glare over the {name.replace('_', ' ')}: tilt the card a little")
                 )
                 break
-            previous_full = bool(on_row) and max(b[1] for b in on_row) >= right - FULL_LINE_GAP_MM
+            previous_full = last is not None and last >= right - FULL_LINE_GAP_MM
     return errors
 
 
@@ -201,8 +201,8 @@ def read_card(
     if result.side in ("front", "back"):
         known = {e.field for e in errors}
         errors += [e for e in glare_errors(card, result.side, lines, result.fields) if e.field not in known]
-    if result.side in ("front", "back") and quality["colour"] < QualityThresholds().min_colour:
-        errors.insert(
-            0, FieldError("card", "photocopy", "the card has no colour: a photocopy or a print, not the card")
-        )
+        if quality["colour"] < QualityThresholds().min_colour:
+            errors.insert(
+                0, FieldError("card", "photocopy", "the card has no colour: a photocopy or a print, not the card")
+            )
     return CardReading(result.side, result.fields, errors, quality, timings, card)

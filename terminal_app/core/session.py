@@ -19,7 +19,7 @@ from typing import Protocol
 from terminal_app.core.agents import AgentSession
 from terminal_app.core.decision import Decision
 from terminal_app.core.engines import CaptureUnavailable, IdCaptureEngine, LivenessEngine
-from terminal_app.core.flow import ApplicationFlow, EndReason, Step, StepRejected
+from terminal_app.core.flow import ENDED, ApplicationFlow, EndReason, Step, StepRejected
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.offer import Offer
 from terminal_app.core.reasons import Reason, ReasonError
@@ -240,7 +240,7 @@ class ApplicantSession:
             Step.CONFIRMATION: self.confirm,
             Step.RECEIPT: self.flow.finish,
         }
-        while self.flow.step not in (Step.COMPLETED, Step.ABANDONED):
+        while self.flow.step not in ENDED:
             if self.flow.step is Step.FORM:
                 if not self.fill_form():  # answers from a script do not change: stop here
                     self.flow.cancel()
