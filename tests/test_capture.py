@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from terminal_app.capture.fields import correct_division
+from terminal_app.capture.fields import Placed, correct_division, read_back, read_period
 from terminal_app.capture.reader import ImageRejected, decode_image, read_card
 from terminal_app.capture.synthetic_card import (
     CARD_PX,
@@ -293,3 +293,34 @@ def test_a_field_under_burnt_out_glare_is_refused_not_read_short():
     assert "tilt the card" in next(e.message for e in reading.errors if e.code == "glare")
     beside = glared(bgr(draw_front(card)), (80.0, 47.0), 2.5)  # right of the number, clear of the text
     assert read_card(photographed(beside, seed=5), today=TODAY).valid
+
+
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        ("2024.10.29-2044.10.29", (date(2024, 10, 29), date(2044, 10, 29))),
+        ("有效期2024.10.29-2044.10.29", (date(2024, 10, 29), date(2044, 10, 29))),  # the label's end merged in
+        ("22,03.24-2042.03.24", (date(2022, 3, 24), date(2042, 3, 24))),  # 20 lost to glare: only 2022 fits
+        ("9.05.25-2039.05.25", (date(2019, 5, 25), date(2039, 5, 25))),  # 2029 would be after today
+        ("2022.03.24-42.03.24", (date(2022, 3, 24), date(2042, 3, 24))),
+        ("2018.07.21-长期", (date(2018, 7, 21), LONG_TERM)),
+        ("2022.03.24-2.03.24", (date(2022, 3, 24), None)),  # 2032 or 2042: not guessed
+        ("2.03.25-2042.03.24", (None, date(2042, 3, 24))),  # the day differs: no year completed
+        ("2025.10.22-2049", (date(2025, 10, 22), None)),
+        ("2018721-2028.07.21", (None, date(2028, 7, 21))),  # a digit dropped: not a date
+    ],
+)
+def test_the_validity_dates_are_found_by_their_pattern_and_a_short_year_completed_only_when_one_fits(read, expected):
+    assert read_period(read, TODAY) == expected
+
+
+def test_an_authority_run_into_the_validity_dates_is_split_at_its_end():
+    merged = [Placed("瑞金县公安局2018.07.21-2028.07.21", 48.0, 42.0, 30.0, 0.97)]
+    reading = read_back(merged, TODAY)
+    assert reading.fields == {"authority": "瑞金县公安局", "valid_from": "2018-07-21", "valid_to": "2028-07-21"}
+    assert reading.errors == []
+    district = [
+        Placed("南京市公安局玄武分局", 48.0, 41.0, 30.0, 0.99),
+        Placed("2020.01.02-长期", 48.0, 48.0, 30.0, 0.99),
+    ]
+    assert read_back(district, TODAY).fields["authority"] == "南京市公安局玄武分局"  # cut at the last suffix

@@ -291,34 +291,80 @@ def read_front(placed: list[Placed], today: date, number: str | None = None) -> 
     return CardFields("front", fields, errors)
 
 
-def _dotted(text: str) -> date | None:
-    match = re.fullmatch(r"(\d{4})\.?(\d{2})\.?(\d{2})", text)
-    if not match:
+_DATE = re.compile(r"(\d{1,4})\.?(\d{2})\.?(\d{2})")
+VALIDITY_YEARS = (5, 10, 20)  # a card is valid 5, 10 or 20 years from its issue, or long-term (长期)
+AUTHORITY_SUFFIXES = ("公安局", "分局", "公安处")
+
+
+def _dotted(text: str) -> tuple[str, int, int] | None:
+    """(year as read, month, day) of a printed date; the year may have lost its first digits."""
+    match = _DATE.fullmatch(text)
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 1 <= int(match.group(3)) <= 31:
+        return None
+    return match.group(1), int(match.group(2)), int(match.group(3))
+
+
+def _complete(year: str, month: int, day: int, other: date, sign: int, today: date) -> date | None:
+    """A validity date whose year lost its first digits to glare or a thumb, taken from the
+    other end of the period: the same month and day, 5, 10 or 20 years away, the year ending in
+    the digits read, and (for the start) not after today. Only when exactly one year fits."""
+    if (month, day) != (other.month, other.day):
+        return None
+    years = {other.year + sign * n for n in VALIDITY_YEARS if str(other.year + sign * n).endswith(year)}
+    found = []
+    for candidate in years:
+        with contextlib.suppress(ValueError):
+            when = date(candidate, month, day)
+            if sign > 0 or when <= today:
+                found.append(when)
+    return found[0] if len(found) == 1 else None
+
+
+def _full(parts: tuple[str, int, int] | None) -> date | None:
+    if parts is None or len(parts[0]) != 4:
         return None
     try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        return date(int(parts[0]), parts[1], parts[2])
     except ValueError:
         return None
 
 
+def read_period(text: str, today: date) -> tuple[date | None, date | str | None]:
+    """(valid from, valid to) from the validity line: the dates found by their pattern, whatever
+    of the label (有效期限) the recogniser merged into them; "长期" for a long-term card. A year
+    read short is completed only from the other date (`_complete`)."""
+    text = text.translate(str.maketrans({"一": "-", "—": "-", "~": "-", "－": "-", ",": ".", "，": ".", "·": "."}))
+    start_text, _, end_text = text.partition("-")
+    start = _dotted(re.sub(r"^\D+", "", start_text))  # what is left of the label goes
+    long_term = LONG_TERM in end_text or end_text == "长"
+    end = None if long_term else _dotted(re.sub(r"[^\d.]+$", "", end_text))
+    valid_from = _full(start)
+    valid_to: date | str | None = LONG_TERM if long_term else _full(end)
+    if valid_from is None and start is not None and isinstance(valid_to, date):
+        valid_from = _complete(*start, valid_to, -1, today)
+    if valid_to is None and end is not None and valid_from is not None:
+        valid_to = _complete(*end, valid_from, +1, today)
+    return valid_from, valid_to
+
+
 def read_back(placed: list[Placed], today: date, county: str | None = None) -> CardFields:
     """`county`: the county the front's number was issued in, which breaks a tie when the
-    authority's name is read one character off several counties' (激浦: 溆浦, 霞浦, 洛浦 ...)."""
+    authority's name is read one character off several counties' (激浦: 溆浦, 霞浦, 洛浦 ...).
+    An authority line the recogniser ran into the validity dates is split at the authority's end."""
     fields: dict[str, str] = {}
     errors: list[FieldError] = []
-    authority = _band(placed, 36.5, 43.5, 26.0, CARD_MM[0])
-    fields["authority"] = _strip("".join(p.text for p in authority), "签发机关")
+    authority = _strip("".join(p.text for p in _band(placed, 36.5, 43.5, 26.0, CARD_MM[0])), "签发机关")
+    ended = re.match(r"^(.*(?:" + "|".join(AUTHORITY_SUFFIXES) + "))", authority)
+    rest = authority[ended.end() :] if ended else ""
+    fields["authority"] = ended.group(1) if ended else authority
     if fields["authority"].endswith("公安局"):
         name = fields["authority"].removesuffix("公安局")
         fields["authority"] = snap(name, county_names(), prefer=county) + "公安局"
-    period = _strip("".join(p.text for p in _band(placed, 43.5, 54.0, 0.0, CARD_MM[0])), "有效期限")
-    period = period.replace("一", "-").replace("—", "-").replace("~", "-")
-    start_text, _, end_text = period.partition("-")
-    start = _dotted(start_text)
-    end: date | str | None = LONG_TERM if LONG_TERM in end_text or end_text == "长" else _dotted(end_text)
+    period = rest + _strip("".join(p.text for p in _band(placed, 43.5, 54.0, 0.0, CARD_MM[0])), "有效期限")
+    start, end = read_period(period, today)
     fields["valid_from"] = start.isoformat() if start else ""
     fields["valid_to"] = end if isinstance(end, str) else (end.isoformat() if end else "")
-    if not fields["authority"].endswith(("公安局", "分局", "公安处")):
+    if not fields["authority"].endswith(AUTHORITY_SUFFIXES):
         errors.append(FieldError("authority", "not_read", "the issuing authority could not be read"))
     if start is None or end is None:
         errors.append(FieldError("valid_to", "not_read", "the validity period could not be read"))

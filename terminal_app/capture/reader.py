@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from terminal_app.capture.card_finder import find_card, rectify
-from terminal_app.capture.fields import CardFields, FieldError, normalise_number, read_fields
+from terminal_app.capture.fields import AUTHORITY_SUFFIXES, CardFields, FieldError, normalise_number, read_fields
 from terminal_app.capture.ocr import OcrEngine, OcrLine, ocr_engine
 from terminal_app.capture.quality import QualityThresholds, judge_card
 from terminal_app.capture.synthetic_card import CARD_PX, PORTRAIT_MM, PX_PER_MM
@@ -112,7 +112,7 @@ def _crop_mm(card: np.ndarray, box: tuple[float, float, float, float]) -> np.nda
 # A value read to its known end cannot have lost its end to glare (only its middle or start).
 READ_TO_ITS_END = {
     "address": lambda fields: fields.get("address", "").endswith("号"),
-    "authority": lambda fields: fields.get("authority", "").endswith(("公安局", "分局", "公安处")),
+    "authority": lambda fields: fields.get("authority", "").endswith(AUTHORITY_SUFFIXES),
     "valid_to": lambda fields: bool(fields.get("valid_from") and fields.get("valid_to")),
 }
 
