@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from terminal_app.capture.card_capture import NO_CARD_SEEN, CardCapture, IdCardCapture
+from terminal_app.capture.card_capture import NO_CARD_SEEN, CardCapture, IdCardCapture, printed_fields
 from terminal_app.capture.quality import check_frame
 from terminal_app.capture.reader import read_card
 from terminal_app.capture.sources import (
@@ -26,7 +26,7 @@ from terminal_app.capture.sources import (
     open_source,
 )
 from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
-from terminal_app.capture.synthetic_photo import FRAME, LEVELS, Pose, held_card_frames, photograph
+from terminal_app.capture.synthetic_photo import FRAME, LEVELS, CardHolder, Pose, held_card_frames, photograph
 from terminal_app.cli import main
 from terminal_app.core.engines import CaptureUnavailable
 from terminal_app.core.reasons import ReasonError
@@ -182,6 +182,29 @@ def test_both_sides_are_captured_from_the_stream_and_handed_over_as_the_cards_fi
     assert front.instructions[:2] == ["no_card", "too_far"] and front.frames_read == 1
     assert back.instructions[0] == "turn_over"  # the front was still held up when the back was asked for
     assert back.reading.side == "back" and back.problem is None
+
+
+def test_told_of_glare_the_person_tilts_the_card_and_then_it_is_read():
+    card = make_cards(6, seed=11, today=TODAY, county="422801")[0]
+    sides = [bgr(draw_front(card)), bgr(draw_back(card))]
+    still = CardHolder(sides, seed=3, level="medium", tilts=0)  # holds still whatever the screen says
+    recorded = held_card_frames(sides[0], seed=3, level="medium")  # the same person, on video
+    assert all(np.array_equal(still.read().image, frame) for frame in recorded)
+    still = CardHolder(sides, seed=3, level="medium", tilts=0)
+    with pytest.raises(ReasonError) as refused:
+        IdCardCapture(still, TODAY, on_instruction=still.hear).read_card()
+    assert refused.value.code == "authority_glare"  # the lamp's reflection over the authority, every frame
+    heard: list[str] = []
+    holder = CardHolder(sides, seed=3, level="medium")
+
+    def instruction(reason) -> None:
+        heard.append(reason.code)
+        holder.hear(reason)
+
+    capture = IdCardCapture(holder, TODAY, on_instruction=instruction)
+    assert printed_fields(capture.read_card()) == card.expected_fields("front") | card.expected_fields("back")
+    assert "glare" in heard and holder.tilts_made >= 1
+    assert heard == [code for side in capture.sides for code in side.instructions]  # every instruction shown
 
 
 def test_a_stream_without_a_card_ends_with_a_clear_reason_and_no_reading():

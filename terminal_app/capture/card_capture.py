@@ -82,6 +82,8 @@ class CardCapture:
     max_frames: int = 300
     timeout_s: float = 30.0  # a camera giving no frame for this long: give up
     on_check: Callable[[FrameCheck], None] | None = None  # the UI's preview hook
+    on_instruction: Callable[[Reason], None] | None = None  # the UI's hook: show and speak it
+    settle_frames: int = 8  # after a reading refused for glare, frames given to the person to tilt the card
 
     def capture(self, side: str | None = None, county: str | None = None) -> SideCapture:
         """Read the `side` ("front", "back" or None for either) from the next frames; `county`
@@ -93,11 +95,14 @@ class CardCapture:
         last_try: tuple[float, np.ndarray] | None = None  # the best frame with a card, if the stream ends
         previous: FrameCheck | None = None
         awaiting_change = False  # after "turn the card over": the same side is still being held up
+        settling = 0  # frames still to pass after "tilt the card" before frames are gathered again
         last_frame_at = time.monotonic()
 
         def show(reason: Reason) -> None:
             if not result.instructions or result.instructions[-1] != reason.code:
                 result.instructions.append(reason.code)
+                if self.on_instruction:
+                    self.on_instruction(reason)
 
         def read(frame: np.ndarray) -> CardReading:
             result.frames_read += 1
@@ -124,6 +129,9 @@ class CardCapture:
             if awaiting_change:
                 awaiting_change = check.problem not in CHANGE
                 continue
+            if settling:
+                settling -= 1
+                continue
             if check.card is not None:
                 rank = check.score + check.card.area_share / 1000  # judged frames before ones only found
                 if last_try is None or rank > last_try[0]:
@@ -144,6 +152,9 @@ class CardCapture:
                 last_try = None
             elif result.frames_read >= self.max_reads:
                 break
+            elif _glared(reading):  # the same hold has the same glare: ask for a tilt, let them make it
+                show(GLARE)
+                settling = self.settle_frames
         wanted = result.reading is not None and side in (None, result.reading.side)
         if not wanted and last_try is not None:  # the stream ended before a good frame: try the best one
             result.reading = read(last_try[1])
@@ -162,15 +173,22 @@ class CardCapture:
         budget: int,
     ) -> CardReading:
         """OCR the best frame (good ones first, then by score); while a field fails (the number
-        its check character, say), the next best: another frame's glare, blur and noise fall
-        elsewhere. A reading is never merged from several frames."""
+        its check character, say), the next best: another frame's blur and noise fall elsewhere.
+        Not after glare: the lamp's reflection stays put while the card is held still, so the
+        person is asked to tilt it instead. A reading is never merged from several frames."""
         ranked = sorted(candidates, key=lambda item: (not item[0], -item[1], item[2]))
         reading = read(ranked[0][3])
         for *_, frame in ranked[1 : max(1, budget)]:
             if reading.valid or reading.side not in ("front", "back") or side not in (None, reading.side):
                 break
+            if _glared(reading):
+                break
             reading = read(frame)
         return reading
+
+
+def _glared(reading: CardReading) -> bool:
+    return any(e.code == "glare" for e in reading.errors)
 
 
 def id_card_fields(front: CardReading, back: CardReading | None) -> IdCardFields:
@@ -194,6 +212,23 @@ def id_card_fields(front: CardReading, back: CardReading | None) -> IdCardFields
     )
 
 
+def printed_fields(card: IdCardFields) -> dict[str, str]:
+    """The card record back in the reader's keys and forms (`CardReading.fields` of both sides,
+    as `SyntheticCard.expected_fields` gives them): the inverse of `id_card_fields`."""
+    valid_to = card.valid_to
+    return {
+        "name": card.name,
+        "sex": {"M": "男", "F": "女"}.get(card.sex, card.sex),
+        "ethnicity": card.ethnicity,
+        "birth_date": card.birth_date.isoformat(),
+        "address": card.address,
+        "id_number": card.id_number,
+        "authority": card.authority,
+        "valid_from": card.valid_from.isoformat() if card.valid_from else "",
+        "valid_to": valid_to if isinstance(valid_to, str) else (valid_to.isoformat() if valid_to else ""),
+    }
+
+
 @dataclass
 class IdCardCapture:
     """The capture engine the flow's caller runs: the portrait side, then the emblem side,
@@ -203,10 +238,13 @@ class IdCardCapture:
     today: date
     engine: OcrEngine | None = None
     timeout_s: float = 30.0  # a camera giving no frame this long: unavailable
+    on_instruction: Callable[[Reason], None] | None = None  # the UI's hook: show and speak it
     sides: list[SideCapture] = field(default_factory=list)
 
     def read_card(self) -> IdCardFields:
-        capture = CardCapture(self.source, self.today, self.engine, timeout_s=self.timeout_s)
+        capture = CardCapture(
+            self.source, self.today, self.engine, timeout_s=self.timeout_s, on_instruction=self.on_instruction
+        )
         front = capture.capture("front")
         self.sides.append(front)
         self._raise_if_failed(front)

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from terminal_app.capture.sources import ENDED, FOLDER_FPS, STREAMING, Frame
 from terminal_app.capture.synthetic_card import CARD_PX
+from terminal_app.core.reasons import Reason
 
 FRAME = (1280, 720)
 
@@ -201,36 +203,115 @@ def _motion_blur(frame: np.ndarray, length: int) -> np.ndarray:
     return cv2.filter2D(frame, -1, kernel)
 
 
+class _Holding:
+    """One person's way of holding one card under a level: the same counter, angle, far edge,
+    thumb and lamp throughout, unless they tilt the card (`tilted`)."""
+
+    def __init__(self, card_bgr: np.ndarray, seed: int, level: str):
+        self.rng = rng = np.random.default_rng(seed)
+        self.card, self.seed, self.d = card_bgr, seed, LEVELS[level]
+        self.angle = float(rng.uniform(-self.d.rotation_deg, self.d.rotation_deg))
+        self.far_edge = int(rng.integers(0, 4))
+        self.held = {"thumb_corner": int(rng.integers(0, 4)), "glare_at": tuple(rng.uniform(-0.3, 0.3, 2))}
+        self.close = max(self.d.card_width, 0.58)
+        self.counter = _counter(rng, self.d.clutter)  # the same counter all along
+        self.offset = 0  # frames drawn: each is photographed with its own seed
+
+    def frame(self, pose: Pose | None) -> np.ndarray:
+        self.offset += 1
+        return photograph(self.card if pose else None, self.d, self.seed * 1000 + self.offset - 1, pose, self.counter)
+
+    def pose(self, centre: tuple[float, float], width: float | None = None) -> Pose:
+        return Pose(centre, width or self.close, self.angle, self.d.tilt, self.far_edge, **self.held)
+
+    def steady(self, count: int) -> list[np.ndarray]:
+        """Held still in the middle of the frame, a pixel of jitter."""
+        width, height = FRAME
+        frames = []
+        for _ in range(count):
+            jitter = self.rng.uniform(-1, 1, 2)
+            frames.append(self.frame(self.pose((width / 2 + jitter[0], height / 2 + jitter[1]))))
+        return frames
+
+    def tilted(self, steady: int) -> list[np.ndarray]:
+        """Told of glare: the card tipped a few degrees, two frames blurred by the move, then held.
+        A reflection turns by twice the card's tilt, so the lamp's spot moves a third to two
+        thirds of the card in some direction: often off the card, sometimes onto other text."""
+        self.angle += float(self.rng.uniform(-5, 5))
+        direction = float(self.rng.uniform(0, 2 * np.pi))
+        step = float(self.rng.uniform(1 / 3, 2 / 3)) * np.array([np.cos(direction), np.sin(direction)])
+        self.held = {**self.held, "glare_at": tuple(np.array(self.held["glare_at"]) + step)}
+        width, height = FRAME
+        moving = [_motion_blur(self.frame(self.pose((width / 2 + 12 * (2 - i), height / 2))), 9) for i in range(2)]
+        return moving + self.steady(steady)
+
+    def shown(self, steady: int) -> list[np.ndarray]:
+        """The card shown: the empty counter, the card too far away, half out of the picture,
+        moving into place (blurred by the motion), then held still for `steady` frames."""
+        width, height = FRAME
+        frames = [self.frame(None), self.frame(None)]
+        frames += [self.frame(self.pose((width / 2 + 10 * i, height / 2), 0.3)) for i in range(2)]
+        frames += [self.frame(self.pose((width * 0.92, height / 2 + 20 * i))) for i in range(2)]
+        for i in range(3):  # sliding in from the right, 45 px a frame
+            frames.append(_motion_blur(self.frame(self.pose((width / 2 + 45 * (3 - i), height / 2))), 21))
+        return frames + self.steady(steady)
+
+
 def held_card_frames(card_bgr: np.ndarray, *, seed: int, level: str = "mild", steady: int = 8) -> list[np.ndarray]:
-    """A person showing the card to the camera, frame by frame: the empty counter, the card too
-    far away, half out of the picture, moving into place (blurred by the motion), then held
-    still for `steady` frames (a pixel of jitter) under the level's degradations."""
-    rng = np.random.default_rng(seed)
-    d = LEVELS[level]
-    width, height = FRAME
-    angle = float(rng.uniform(-d.rotation_deg, d.rotation_deg))
-    far_edge = int(rng.integers(0, 4))
-    held = {"thumb_corner": int(rng.integers(0, 4)), "glare_at": tuple(rng.uniform(-0.3, 0.3, 2))}
-    close = max(d.card_width, 0.58)
+    """A person showing the card to the camera (`_Holding.shown`) under the level's degradations."""
+    return _Holding(card_bgr, seed, level).shown(steady)
 
-    counter = _counter(rng, d.clutter)  # the same counter all along
 
-    def frame(pose: Pose | None, offset: int) -> np.ndarray:
-        return photograph(card_bgr if pose else None, d, seed * 1000 + offset, pose, counter)
+class CardHolder:
+    """A person showing the card's sides in turn (as `held_card_frames`, each side's seed
+    `seed + 50 * k`) who does what the screen says: told of glare, after a moment they tilt the
+    card (`_Holding.tilted`), up to `tilts` times a side, and hold it there until that side's
+    frames run out. A frame source for the capture (terminal_app.capture.sources.FrameSource),
+    its `hear` the capture's instruction hook. The tilted frames are drawn up front, so reading
+    the source costs the capture nothing."""
 
-    frames = [frame(None, 0), frame(None, 1)]
-    frames += [
-        frame(Pose((width / 2 + 10 * i, height / 2), 0.3, angle, d.tilt, far_edge, **held), 2 + i) for i in range(2)
-    ]
-    frames += [
-        frame(Pose((width * 0.92, height / 2 + 20 * i), close, angle, d.tilt, far_edge, **held), 4 + i)
-        for i in range(2)
-    ]
-    for i in range(3):  # sliding in from the right, 45 px a frame
-        pose = Pose((width / 2 + 45 * (3 - i), height / 2), close, angle, d.tilt, far_edge, **held)
-        frames.append(_motion_blur(frame(pose, 6 + i), 21))
-    for i in range(steady):
-        jitter = rng.uniform(-1, 1, 2)
-        pose = Pose((width / 2 + jitter[0], height / 2 + jitter[1]), close, angle, d.tilt, far_edge, **held)
-        frames.append(frame(pose, 9 + i))
-    return frames
+    REACTION_FRAMES = 5  # a third of a second at 15 fps between the instruction and the move
+    STEADY = 8
+
+    def __init__(self, sides: list[np.ndarray], *, seed: int, level: str = "mild", tilts: int = 2):
+        self.fps, self.status = FOLDER_FPS, STREAMING
+        self._frames: list[tuple[int, np.ndarray]] = []  # (side, frame) still to show
+        self._tilts: list[list[list[np.ndarray]]] = []  # each side's tilted segments, in order
+        for k, card in enumerate(sides):
+            holding = _Holding(card, seed + 50 * k, level)
+            self._frames += [(k, frame) for frame in holding.shown(self.STEADY)]
+            self._tilts.append([holding.tilted(self.STEADY) for _ in range(tilts)])
+        self._index = 0
+        self._steady_at = 0  # the frame from which the current hold is still (a tilt is heard only then)
+        self.tilts_made = 0
+        self.frames_shown = 0
+
+    @property
+    def ended(self) -> bool:
+        return not self._frames
+
+    def read(self) -> Frame | None:
+        if not self._frames:
+            self.status = ENDED
+            return None
+        _, image = self._frames.pop(0)
+        frame = Frame(image, self._index, self._index * 1000 / self.fps)
+        self._index += 1
+        self.frames_shown += 1
+        return frame
+
+    def hear(self, instruction: Reason) -> None:
+        """The capture's instruction (a Reason): "glare" makes the person tilt the card."""
+        if instruction.code != "glare" or self._index < self._steady_at or not self._frames:
+            return
+        side = self._frames[0][0]
+        if not self._tilts[side]:
+            return
+        at = min(self.REACTION_FRAMES, sum(1 for k, _ in self._frames if k == side))
+        rest = [item for item in self._frames[at:] if item[0] != side]  # the other sides, still to come
+        self._frames = self._frames[:at] + [(side, frame) for frame in self._tilts[side].pop(0)] + rest
+        self._steady_at = self._index + at + 2
+        self.tilts_made += 1
+
+    def close(self) -> None:
+        self._frames = []

@@ -27,7 +27,7 @@ from PIL import Image
 
 from kiosk_config.schema import Catalogue
 from terminal_app.capture.synthetic_card import CardFace, card_for, draw_back, draw_front
-from terminal_app.capture.synthetic_photo import held_card_frames
+from terminal_app.capture.synthetic_photo import CardHolder, held_card_frames
 from terminal_app.core.steps import FormAnswers
 from terminal_app.core.synthetic_applications import make_form
 from terminal_app.core.synthetic_people import SyntheticPerson, corrupt_check_character, make_people
@@ -72,6 +72,11 @@ class DemoApplicant:
         seed = self.index * 100 + (presentation - 1) * 7
         level = self.card_level
         return held_card_frames(front, seed=seed, level=level) + held_card_frames(back, seed=seed + 50, level=level)
+
+    def card_holder(self, presentation: int = 1) -> CardHolder:
+        """The same person and card as `card_frames`, live: told of glare, they tilt the card."""
+        seed = self.index * 100 + (presentation - 1) * 7
+        return CardHolder(list(self._card_images), seed=seed, level=self.card_level)
 
     def liveness_frames(self, challenges: int) -> list[np.ndarray]:
         """What the camera sees during one liveness check: the person answering the challenges

@@ -30,9 +30,10 @@ from datetime import date
 from pathlib import Path
 
 from sync.central.process import free_port
-from terminal_app.capture.card_capture import IdCardCapture
+from terminal_app.capture.card_capture import IdCardCapture, printed_fields
 from terminal_app.capture.ocr import ocr_engine
 from terminal_app.capture.sources import FOLDER_FPS, FrameListSource
+from terminal_app.capture.synthetic_photo import CardHolder
 from terminal_app.core.agents import Role, hash_pin
 from terminal_app.core.flow import Step
 from terminal_app.core.kiosk import Kiosk
@@ -162,20 +163,7 @@ def _row(applicant: DemoApplicant, session: ApplicantSession, frames: int, sync:
     offer = outcome.offer
     read = None
     if outcome.card is not None:
-        card = outcome.card
-        expected = applicant.expected_card()
-        got = {
-            "name": card.name,
-            "sex": {"M": "男", "F": "女"}.get(card.sex, card.sex),
-            "ethnicity": card.ethnicity,
-            "birth_date": card.birth_date.isoformat(),
-            "address": card.address,
-            "id_number": card.id_number,
-            "authority": card.authority,
-            "valid_from": card.valid_from.isoformat() if card.valid_from else "",
-            "valid_to": card.valid_to if isinstance(card.valid_to, str) else card.valid_to.isoformat(),
-        }
-        read = got == expected
+        read = printed_fields(outcome.card) == applicant.expected_card()
     ms = {step: round(outcome.step_ms(step), 1) for step in STEPS if outcome.attempts(step)}
     ms |= {"sync": round(sync_ms, 1), "session": round(outcome.ms, 1)}
     return DemoRow(
@@ -211,12 +199,19 @@ class HeldUpCard:
     def __init__(self, applicant: DemoApplicant, today: date):
         self.applicant, self.today = applicant, today
         self._capture: IdCardCapture | None = None
-        self.frames_shown = 0
+        self._holder: CardHolder | None = None
+        self._shown_before = 0  # frames the camera took in earlier presentations
 
     def present(self, presentation: int) -> None:
-        frames = self.applicant.card_frames(presentation)
-        self.frames_shown += len(frames)
-        self._capture = IdCardCapture(FrameListSource(frames), self.today, ocr_engine())
+        if self._holder is not None:
+            self._shown_before += self._holder.frames_shown
+        self._holder = self.applicant.card_holder(presentation)
+        self._capture = IdCardCapture(self._holder, self.today, ocr_engine(), on_instruction=self._holder.hear)
+
+    @property
+    def frames_shown(self) -> int:
+        """Frames the camera took of the card, every presentation."""
+        return self._shown_before + (self._holder.frames_shown if self._holder else 0)
 
     def before_try(self, step: Step, number: int) -> None:
         if step is Step.ID_CAPTURE and number > 1:
