@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from terminal_app.capture.fields import Placed, correct_division, read_back, read_period
+from terminal_app.capture.fields import Placed, correct_division, read_back, read_front, read_period
 from terminal_app.capture.reader import ImageRejected, decode_image, read_card
 from terminal_app.capture.synthetic_card import (
     CARD_PX,
@@ -324,3 +324,14 @@ def test_an_authority_run_into_the_validity_dates_is_split_at_its_end():
         Placed("2020.01.02-长期", 48.0, 48.0, 30.0, 0.99),
     ]
     assert read_back(district, TODAY).fields["authority"] == "南京市公安局玄武分局"  # cut at the last suffix
+
+
+def test_a_birth_date_row_run_into_the_address_is_split_off_and_read_as_the_birth_date():
+    want = CARDS[0].expected_fields("front")
+    born = date.fromisoformat(want["birth_date"])
+    lines = [("姓名", 8.9, 7.45), (want["name"], 20.0, 7.5), ("性别", 8.9, 14.4), (want["sex"], 18.0, 14.4),
+             ("民族", 29.5, 14.4), (want["ethnicity"], 36.0, 14.4), ("出生", 9.0, 21.4),
+             (f"{born.year}年{born.month}月{born.day}日{want['address']}", 35.0, 24.0),  # one box over two rows
+             ("公民身份号码", 13.7, 46.9), (want["id_number"], 40.0, 46.9)]  # fmt: skip
+    reading = read_front([Placed(text, x, y, x - 4, 0.99) for text, x, y in lines], TODAY)
+    assert reading.errors == [] and reading.fields == want

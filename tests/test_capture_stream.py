@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from terminal_app.capture.card_capture import NO_CARD_SEEN, CardCapture, IdCardCapture, printed_fields
 from terminal_app.capture.quality import check_frame
-from terminal_app.capture.reader import read_card
+from terminal_app.capture.reader import CardReading, read_card
 from terminal_app.capture.sources import (
     CameraSource,
     FrameListSource,
@@ -179,9 +179,37 @@ def test_both_sides_are_captured_from_the_stream_and_handed_over_as_the_cards_fi
     assert (fields.authority, fields.valid_from, fields.valid_to) == (CARD.authority, CARD.valid_from, CARD.valid_to)
     assert fields.portrait_jpeg and fields.portrait_jpeg[:2] == b"\xff\xd8"
     front, back = capture.sides
-    assert front.instructions[:2] == ["no_card", "too_far"] and front.frames_read == 1
+    assert front.instructions[:2] == ["no_card", "too_far"] and front.frames_read == 2  # read, and read the same again
     assert back.instructions[0] == "turn_over"  # the front was still held up when the back was asked for
     assert back.reading.side == "back" and back.problem is None
+
+
+def test_a_reading_is_taken_only_when_another_frame_reads_every_field_the_same():
+    frames = [np.full((4, 4, 3), i, np.uint8) for i in range(3)]
+    candidates = [(True, 1.0 - i / 10, i, frame) for i, frame in enumerate(frames)]  # best first
+
+    def reader(*names: str):
+        readings = iter([CardReading("front", {"name": name, "id_number": CARD.id_number}, []) for name in names])
+        read: list[int] = []
+
+        def read_frame(frame: np.ndarray) -> CardReading:
+            read.append(int(frame[0, 0, 0]))
+            return next(readings)
+
+        return read_frame, read
+
+    capture = CardCapture(FrameListSource([]), TODAY)
+    read_frame, read = reader("秦婷", "荣婷", "秦婷")  # the second frame misread a character
+    taken = capture._read_best(candidates, read_frame, "front", budget=3)
+    assert taken.valid and taken.fields["name"] == "秦婷" and read == [0, 1, 2]
+    read_frame, read = reader("秦婷", "荣婷")
+    refused = capture._read_best(candidates, read_frame, "front", budget=2)
+    assert not refused.valid and [e.code for e in refused.errors] == ["readings_disagree"] and read == [0, 1]
+    read_frame, read = reader("秦婷", "秦婷")
+    assert capture._read_best(candidates, read_frame, "front", budget=3).valid and read == [0, 1]  # no third
+    unconfirmed = dataclasses.replace(capture, confirm=False)
+    read_frame, read = reader("荣婷")
+    assert unconfirmed._read_best(candidates, read_frame, "front", budget=3).valid and read == [0]
 
 
 def test_told_of_glare_the_person_tilts_the_card_and_then_it_is_read():

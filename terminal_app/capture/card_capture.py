@@ -8,6 +8,7 @@ camera that gives no frame is waited on (`timeout_s`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from datetime import date
 
 import numpy as np
 
+from terminal_app.capture.fields import FieldError
 from terminal_app.capture.ocr import OcrEngine, ocr_engine
 from terminal_app.capture.quality import (
     BLURRED,
@@ -78,7 +80,8 @@ class CardCapture:
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
     good_frames: int = 3  # good frames gathered before the best is read
     patience: int = 8  # or this many frames with only a soft problem (glare, blur, tilt): read the best anyway
-    max_reads: int = 4  # OCR passes per side, the number re-reads included
+    max_reads: int = 6  # OCR passes per side, re-reads and confirmations included
+    confirm: bool = True  # a valid reading is taken when a second frame reads it the same
     max_frames: int = 300
     timeout_s: float = 30.0  # a camera giving no frame for this long: give up
     on_check: Callable[[FrameCheck], None] | None = None  # the UI's preview hook
@@ -96,6 +99,7 @@ class CardCapture:
         previous: FrameCheck | None = None
         awaiting_change = False  # after "turn the card over": the same side is still being held up
         settling = 0  # frames still to pass after "tilt the card" before frames are gathered again
+        valid: list[CardReading] = []  # valid readings of this side not yet read the same a second time
         last_frame_at = time.monotonic()
 
         def show(reason: Reason) -> None:
@@ -141,7 +145,7 @@ class CardCapture:
             good = sum(1 for item in candidates if item[0])
             if good < self.good_frames and len(candidates) < self.patience:
                 continue
-            reading = self._read_best(candidates, read, side, min(3, self.max_reads - result.frames_read))
+            reading = self._read_best(candidates, read, side, min(3, self.max_reads - result.frames_read), valid)
             result.reading = reading
             candidates.clear()
             if reading.valid and side in (None, reading.side):
@@ -171,20 +175,34 @@ class CardCapture:
         read: Callable[[np.ndarray], CardReading],
         side: str | None,
         budget: int,
+        valid: list[CardReading] | None = None,
     ) -> CardReading:
         """OCR the best frame (good ones first, then by score); while a field fails (the number
         its check character, say), the next best: another frame's blur and noise fall elsewhere.
         Not after glare: the lamp's reflection stays put while the card is held still, so the
-        person is asked to tilt it instead. A reading is never merged from several frames."""
+        person is asked to tilt it instead. A valid reading is taken only when another frame
+        reads every field the same (`confirm`; `valid` holds the side's earlier unconfirmed
+        ones, from other holds too): a misread character is the frame's noise and seldom comes
+        twice. A reading is never merged from several frames."""
         ranked = sorted(candidates, key=lambda item: (not item[0], -item[1], item[2]))
+        valid = [] if valid is None else valid
         reading = read(ranked[0][3])
         for *_, frame in ranked[1 : max(1, budget)]:
-            if reading.valid or reading.side not in ("front", "back") or side not in (None, reading.side):
+            if reading.side not in ("front", "back") or side not in (None, reading.side) or _glared(reading):
                 break
-            if _glared(reading):
-                break
+            if reading.valid:
+                if not self.confirm or any(other.fields == reading.fields for other in valid):
+                    return reading
+                valid.append(reading)
             reading = read(frame)
+        confirmed = any(other.fields == reading.fields for other in valid)
+        if reading.valid and side in (None, reading.side) and self.confirm and not confirmed:
+            valid.append(dataclasses.replace(reading, errors=[]))
+            reading.errors.append(UNCONFIRMED)  # not read the same twice: the next frames are read
         return reading
+
+
+UNCONFIRMED = FieldError("card", "readings_disagree", "two readings of the card disagreed: hold it still")
 
 
 def _glared(reading: CardReading) -> bool:

@@ -28,6 +28,7 @@ FRONT_MARKS = ("公民身份号码", "姓名", "性别", "民族", "出生", "�
 BACK_MARKS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")
 SEX = {"男": "M", "女": "F"}
 LINE_MM = 2.5  # address lines are 4.6 mm apart
+LABEL_CHAR_MM = 2.4  # a label's characters are this wide (姓名 prints 4.8 mm)
 _NUMBER_FIXES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "x": "X"})
 
 
@@ -83,14 +84,20 @@ ANCHORS = {
 
 def align(placed: list[Placed], side: str) -> list[Placed]:
     """Correct an imperfect rectification (a corner hidden by a thumb, a rounded corner taken for
-    the edge) by the labels the OCR found on their own: an affine transform from where they are
+    the edge) by the labels the OCR found, alone or at the start of a line: an affine transform from where they are
     to where the card prints them, fitted robustly (three labels or more, spread over the card;
     otherwise a similarity transform from two, or a shift from one)."""
     anchors = ANCHORS[side]
-    found = [(p, anchors[p.text]) for p in placed if p.text in anchors]
+    found = [((p.x, p.y), anchors[p.text]) for p in placed if p.text in anchors]
+    if side == "front" and not any(text == "民族" for text in (p.text for p in placed)):
+        # 民族 run into its value (民族汉): the one label right of the left column, without which a
+        # shear across the card cannot be fitted; its centre from the line's left edge
+        merged = next((p for p in placed if p.text.startswith("民族") and len(p.text) > 2), None)
+        if merged is not None:
+            found.append(((merged.left + 2 * LABEL_CHAR_MM / 2, merged.y), anchors["民族"]))
     if not found:
         return placed
-    source = np.array([[p.x, p.y] for p, _ in found], np.float32)
+    source = np.array([xy for xy, _ in found], np.float32)
     target = np.array([xy for _, xy in found], np.float32)
     matrix = None
     spread = np.ptp(target, axis=0)
@@ -254,6 +261,9 @@ def normalise_number(text: str) -> str:
     return re.sub(r"[^0-9X]", "", text)
 
 
+_BIRTH_LINE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
+
+
 def read_front(placed: list[Placed], today: date, number: str | None = None) -> CardFields:
     fields: dict[str, str] = {}
     errors: list[FieldError] = []
@@ -266,6 +276,10 @@ def read_front(placed: list[Placed], today: date, number: str | None = None) -> 
     fields["sex"] = sex.group(0) if sex else ""
     fields["ethnicity"] = read_ethnicity(after)
     birth_text = _strip("".join(p.text for p in _band(placed, 17.0, 23.5, 13.0, value_right)), "出生")
+    address = _strip("".join(p.text for p in _band(placed, 23.5, 41.0, 13.0, value_right)), "住址")
+    merged = _BIRTH_LINE.match(address)
+    if merged and not _BIRTH_LINE.match(birth_text):  # the birth date's row run into the address's first
+        birth_text, address = merged.group(0), address[merged.end() :]
     birth = re.search(r"(\d{4})\D*?(\d{1,2})\D*?(\d{1,2})", birth_text)
     birth_date = None
     if birth:
@@ -275,7 +289,6 @@ def read_front(placed: list[Placed], today: date, number: str | None = None) -> 
     number_text = "".join(p.text for p in _band(placed, 41.0, 54.0, 0.0, CARD_MM[0]))
     fields["id_number"] = number or normalise_number(number_text)
     check = validate_id_number(fields["id_number"], today=today, min_age=0, max_age=200)
-    address = _strip("".join(p.text for p in _band(placed, 23.5, 41.0, 13.0, value_right)), "住址")
     fields["address"] = correct_division(address, check.region.address_prefix if check.valid and check.region else None)
 
     for key in ("name", "sex", "ethnicity", "birth_date", "address"):
