@@ -137,6 +137,24 @@ def test_the_portrait_crop_is_the_photo_area():
     assert read_card(bgr(draw_back(CARDS[0])), today=TODAY).portrait_jpeg() is None
 
 
+def test_when_the_labels_show_the_card_rectified_off_the_portrait_is_taken_where_they_say():
+    card = bgr(draw_front(CARDS[0]))
+    printed = read_card(card, today=TODAY).portrait()
+    # the outline was found 4 mm too far left and 3 mm too high: everything sits 40 px right, 30 down
+    seen = cv2.warpAffine(card, np.float32([[1, 0, 40], [0, 1, 30]]), CARD_PX, borderMode=cv2.BORDER_REPLICATE)
+    reading = read_card(seen, today=TODAY)
+    assert reading.valid and reading.to_printed is not None
+    assert abs(reading.to_printed[0, 2] + 4) < 1 and abs(reading.to_printed[1, 2] + 3) < 1  # the labels' shift back
+
+    def difference(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+    corrected = reading.portrait()
+    uncorrected = dataclasses.replace(reading, to_printed=None).portrait()
+    assert corrected.shape == printed.shape == uncorrected.shape
+    assert difference(corrected, printed) < 0.4 * difference(uncorrected, printed)
+
+
 # --- bad input --------------------------------------------------------------------------------------
 
 

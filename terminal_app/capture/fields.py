@@ -57,6 +57,7 @@ class CardFields:
     fields: dict[str, str]
     errors: list[FieldError] = field(default_factory=list)
     upside_down: bool = False
+    to_printed: np.ndarray | None = field(default=None, repr=False)  # `alignment`'s transform, mm to mm
 
 
 def place(lines: list[OcrLine], width_px: float, height_px: float) -> list[Placed]:
@@ -82,11 +83,12 @@ ANCHORS = {
 }  # fmt: skip
 
 
-def align(placed: list[Placed], side: str) -> list[Placed]:
-    """Correct an imperfect rectification (a corner hidden by a thumb, a rounded corner taken for
-    the edge) by the labels the OCR found, alone or at the start of a line: an affine transform from where they are
-    to where the card prints them, fitted robustly (three labels or more, spread over the card;
-    otherwise a similarity transform from two, or a shift from one)."""
+def alignment(placed: list[Placed], side: str) -> np.ndarray | None:
+    """How an imperfect rectification (a corner hidden by a thumb, a rounded corner taken for
+    the edge) is undone, from the labels the OCR found, alone or at the start of a line: a 2 x 3
+    affine transform, millimetres where they are to where the card prints them, fitted robustly
+    (three labels or more, spread over the card; otherwise a similarity transform from two, or
+    a shift from one). None without a label."""
     anchors = ANCHORS[side]
     found = [((p.x, p.y), anchors[p.text]) for p in placed if p.text in anchors]
     if side == "front" and not any(text == "民族" for text in (p.text for p in placed)):
@@ -96,7 +98,7 @@ def align(placed: list[Placed], side: str) -> list[Placed]:
         if merged is not None:
             found.append(((merged.left + 2 * LABEL_CHAR_MM / 2, merged.y), anchors["民族"]))
     if not found:
-        return placed
+        return None
     source = np.array([xy for xy, _ in found], np.float32)
     target = np.array([xy for _, xy in found], np.float32)
     matrix = None
@@ -108,6 +110,13 @@ def align(placed: list[Placed], side: str) -> list[Placed]:
     if matrix is None:
         shift = (target - source).mean(axis=0)
         matrix = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
+    return matrix
+
+
+def align(placed: list[Placed], matrix: np.ndarray | None) -> list[Placed]:
+    """The lines moved by `alignment`'s transform."""
+    if matrix is None:
+        return placed
     scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))  # along x: for the left edges
     out = []
     for p in placed:
@@ -405,7 +414,9 @@ def read_fields(
     side, placed, flipped = orient(place(lines, width_px, height_px))
     if side == "unknown":
         return CardFields("unknown", {}, [FieldError("side", "not_a_card", "no ID card text was found")])
-    placed = align(placed, side)
+    to_printed = alignment(placed, side)
+    placed = align(placed, to_printed)
     result = read_front(placed, today, number) if side == "front" else read_back(placed, today, county)
     result.upside_down = flipped
+    result.to_printed = to_printed
     return result

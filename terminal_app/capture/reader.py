@@ -80,6 +80,7 @@ class CardReading:
     quality: dict = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
     card: np.ndarray | None = field(default=None, repr=False)  # the rectified card, BGR
+    to_printed: np.ndarray | None = field(default=None, repr=False)  # the labels' correction of it (mm)
 
     @property
     def valid(self) -> bool:
@@ -95,12 +96,31 @@ class CardReading:
             "timings_ms": self.timings_ms,
         }
 
-    def portrait_jpeg(self) -> bytes | None:
-        """The photo area of the portrait side, for the liveness step's face match."""
+    def portrait(self) -> np.ndarray | None:
+        """The photo area of the portrait side, where the labels say it is: when they show the
+        rectification off by more than a millimetre there (a thumb over a corner moved the card's
+        outline), the area is taken through their correction, as the text was read."""
         if self.card is None or self.side != "front":
             return None
-        left, top, right, bottom = (round(v * PX_PER_MM) for v in PORTRAIT_MM)
-        ok, encoded = cv2.imencode(".jpg", self.card[top:bottom, left:right], [cv2.IMWRITE_JPEG_QUALITY, 90])
+        left, top, right, bottom = PORTRAIT_MM
+        size = (round((right - left) * PX_PER_MM), round((bottom - top) * PX_PER_MM))
+        if self.to_printed is not None:
+            to_seen = cv2.invertAffineTransform(self.to_printed.astype(np.float64))  # printed mm -> seen mm
+            centre = np.array([(left + right) / 2, (top + bottom) / 2, 1.0])
+            if np.linalg.norm(to_seen @ centre - centre[:2]) > 1.0:
+                linear, offset = to_seen[:, :2], to_seen[:, 2]
+                sample = np.hstack([linear, (linear @ np.array([left, top]) + offset)[:, None] * PX_PER_MM])
+                flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+                return cv2.warpAffine(self.card, sample, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        x0, y0 = round(left * PX_PER_MM), round(top * PX_PER_MM)
+        return self.card[y0 : y0 + size[1], x0 : x0 + size[0]]
+
+    def portrait_jpeg(self) -> bytes | None:
+        """`portrait` as JPEG, for the liveness step's face match."""
+        photo = self.portrait()
+        if photo is None:
+            return None
+        ok, encoded = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
         return encoded.tobytes() if ok else None
 
 
@@ -205,4 +225,4 @@ def read_card(
             errors.insert(
                 0, FieldError("card", "photocopy", "the card has no colour: a photocopy or a print, not the card")
             )
-    return CardReading(result.side, result.fields, errors, quality, timings, card)
+    return CardReading(result.side, result.fields, errors, quality, timings, card, result.to_printed)
