@@ -91,9 +91,9 @@ def capture_level(cards: list, level: str, listens: bool) -> None:
         passes += [side.frames_read for side in capture.sides]
         tilts += holder.tilts_made
         if fields is not None:
-            expected = card.expected_fields("front") | card.expected_fields("back")
-            read_ok += printed_fields(fields) == expected
-            wrong_accepted += printed_fields(fields) != expected
+            as_printed = printed_fields(fields) == card.expected_fields("front") | card.expected_fields("back")
+            read_ok += as_printed
+            wrong_accepted += not as_printed
             wrong_numbers += fields.id_number != card.id_number
     times.sort()
     who = "tilts when told of glare" if listens else "holds still (a recording)"

@@ -186,17 +186,20 @@ class CardCapture:
         twice. A reading is never merged from several frames."""
         ranked = sorted(candidates, key=lambda item: (not item[0], -item[1], item[2]))
         valid = [] if valid is None else valid
+
+        def confirmed(reading: CardReading) -> bool:
+            return not self.confirm or any(other.fields == reading.fields for other in valid)
+
         reading = read(ranked[0][3])
         for *_, frame in ranked[1 : max(1, budget)]:
             if reading.side not in ("front", "back") or side not in (None, reading.side) or _glared(reading):
                 break
             if reading.valid:
-                if not self.confirm or any(other.fields == reading.fields for other in valid):
+                if confirmed(reading):
                     return reading
                 valid.append(reading)
             reading = read(frame)
-        confirmed = any(other.fields == reading.fields for other in valid)
-        if reading.valid and side in (None, reading.side) and self.confirm and not confirmed:
+        if reading.valid and side in (None, reading.side) and not confirmed(reading):
             valid.append(dataclasses.replace(reading, errors=[]))
             reading.errors.append(UNCONFIRMED)  # not read the same twice: the next frames are read
         return reading

@@ -91,12 +91,12 @@ def alignment(placed: list[Placed], side: str) -> np.ndarray | None:
     a shift from one). None without a label."""
     anchors = ANCHORS[side]
     found = [((p.x, p.y), anchors[p.text]) for p in placed if p.text in anchors]
-    if side == "front" and not any(text == "民族" for text in (p.text for p in placed)):
+    if side == "front" and not any(p.text == "民族" for p in placed):
         # 民族 run into its value (民族汉): the one label right of the left column, without which a
         # shear across the card cannot be fitted; its centre from the line's left edge
         merged = next((p for p in placed if p.text.startswith("民族") and len(p.text) > 2), None)
         if merged is not None:
-            found.append(((merged.left + 2 * LABEL_CHAR_MM / 2, merged.y), anchors["民族"]))
+            found.append(((merged.left + len("民族") * LABEL_CHAR_MM / 2, merged.y), anchors["民族"]))
     if not found:
         return None
     source = np.array([xy for xy, _ in found], np.float32)
@@ -316,6 +316,7 @@ def read_front(placed: list[Placed], today: date, number: str | None = None) -> 
 _DATE = re.compile(r"(\d{1,4})\.?(\d{2})\.?(\d{2})")
 VALIDITY_YEARS = (5, 10, 20)  # a card is valid 5, 10 or 20 years from its issue, or long-term (长期)
 AUTHORITY_SUFFIXES = ("公安局", "分局", "公安处")
+_AUTHORITY_END = re.compile(r"^(.*(?:" + "|".join(AUTHORITY_SUFFIXES) + "))")  # up to the last suffix
 
 
 def _dotted(text: str) -> tuple[str, int, int] | None:
@@ -376,7 +377,7 @@ def read_back(placed: list[Placed], today: date, county: str | None = None) -> C
     fields: dict[str, str] = {}
     errors: list[FieldError] = []
     authority = _strip("".join(p.text for p in _band(placed, 36.5, 43.5, 26.0, CARD_MM[0])), "签发机关")
-    ended = re.match(r"^(.*(?:" + "|".join(AUTHORITY_SUFFIXES) + "))", authority)
+    ended = _AUTHORITY_END.match(authority)
     rest = authority[ended.end() :] if ended else ""
     fields["authority"] = ended.group(1) if ended else authority
     if fields["authority"].endswith("公安局"):

@@ -262,13 +262,24 @@ def held_card_frames(card_bgr: np.ndarray, *, seed: int, level: str = "mild", st
     return _Holding(card_bgr, seed, level).shown(steady)
 
 
+SIDE_SEED_STEP = 50  # side k of a card shown with seed s is held as `held_card_frames` holds it with s + 50 k
+
+
+def held_sides_frames(sides: list[np.ndarray], *, seed: int, level: str = "mild") -> list[np.ndarray]:
+    """The card's sides shown in turn, on video: what a `CardHolder` shows when told nothing."""
+    return [
+        frame
+        for k, card in enumerate(sides)
+        for frame in held_card_frames(card, seed=seed + SIDE_SEED_STEP * k, level=level, steady=CardHolder.STEADY)
+    ]
+
+
 class CardHolder:
-    """A person showing the card's sides in turn (as `held_card_frames`, each side's seed
-    `seed + 50 * k`) who does what the screen says: told of glare, after a moment they tilt the
-    card (`_Holding.tilted`), up to `tilts` times a side, and hold it there until that side's
-    frames run out. A frame source for the capture (terminal_app.capture.sources.FrameSource),
-    its `hear` the capture's instruction hook. The tilted frames are drawn up front, so reading
-    the source costs the capture nothing."""
+    """A person showing the card's sides in turn (as `held_sides_frames`) who does what the
+    screen says: told of glare, after a moment they tilt the card (`_Holding.tilted`), up to
+    `tilts` times a side, and hold it there until that side's frames run out. A frame source for
+    the capture (terminal_app.capture.sources.FrameSource), its `hear` the capture's instruction
+    hook. The tilted frames are drawn up front, so reading the source costs the capture nothing."""
 
     REACTION_FRAMES = 5  # a third of a second at 15 fps between the instruction and the move
     STEADY = 8
@@ -278,17 +289,20 @@ class CardHolder:
         self._frames: list[tuple[int, np.ndarray]] = []  # (side, frame) still to show
         self._tilts: list[list[list[np.ndarray]]] = []  # each side's tilted segments, in order
         for k, card in enumerate(sides):
-            holding = _Holding(card, seed + 50 * k, level)
+            holding = _Holding(card, seed + SIDE_SEED_STEP * k, level)
             self._frames += [(k, frame) for frame in holding.shown(self.STEADY)]
             self._tilts.append([holding.tilted(self.STEADY) for _ in range(tilts)])
         self._index = 0
         self._steady_at = 0  # the frame from which the current hold is still (a tilt is heard only then)
         self.tilts_made = 0
-        self.frames_shown = 0
 
     @property
     def ended(self) -> bool:
         return not self._frames
+
+    @property
+    def frames_shown(self) -> int:
+        return self._index
 
     def read(self) -> Frame | None:
         if not self._frames:
@@ -297,7 +311,6 @@ class CardHolder:
         _, image = self._frames.pop(0)
         frame = Frame(image, self._index, self._index * 1000 / self.fps)
         self._index += 1
-        self.frames_shown += 1
         return frame
 
     def hear(self, instruction: Reason) -> None:

@@ -27,7 +27,7 @@ from PIL import Image
 
 from kiosk_config.schema import Catalogue
 from terminal_app.capture.synthetic_card import CardFace, card_for, draw_back, draw_front
-from terminal_app.capture.synthetic_photo import CardHolder, held_card_frames
+from terminal_app.capture.synthetic_photo import CardHolder, held_sides_frames
 from terminal_app.core.steps import FormAnswers
 from terminal_app.core.synthetic_applications import make_form
 from terminal_app.core.synthetic_people import SyntheticPerson, corrupt_check_character, make_people
@@ -68,15 +68,14 @@ class DemoApplicant:
     def card_frames(self, presentation: int = 1) -> list[np.ndarray]:
         """The front held up, then the back (the person turns the card over), BGR 640 x 480;
         each `presentation` (1, 2, ...) holds it a little differently."""
-        front, back = self._card_images
-        seed = self.index * 100 + (presentation - 1) * 7
-        level = self.card_level
-        return held_card_frames(front, seed=seed, level=level) + held_card_frames(back, seed=seed + 50, level=level)
+        return held_sides_frames(list(self._card_images), seed=self._seed(presentation), level=self.card_level)
 
     def card_holder(self, presentation: int = 1) -> CardHolder:
         """The same person and card as `card_frames`, live: told of glare, they tilt the card."""
-        seed = self.index * 100 + (presentation - 1) * 7
-        return CardHolder(list(self._card_images), seed=seed, level=self.card_level)
+        return CardHolder(list(self._card_images), seed=self._seed(presentation), level=self.card_level)
+
+    def _seed(self, presentation: int) -> int:
+        return self.index * 100 + (presentation - 1) * 7
 
     def liveness_frames(self, challenges: int) -> list[np.ndarray]:
         """What the camera sees during one liveness check: the person answering the challenges
