@@ -1,6 +1,7 @@
-"""Faces, landmarks and descriptors from the shipped dlib models, the measures the liveness
-challenges use, and the project's face fixtures: each edit must move its own measure past the
-point a challenge would count it, on both portraits, and leave the others near the baseline."""
+"""Faces (dlib), landmarks (MediaPipe's face mesh) and descriptors (dlib) from models shipped
+in packages, the measures the liveness challenges use, and the project's face fixtures: each
+edit must move its own measure past the point a challenge would count it, on both portraits,
+and leave the others near the baseline."""
 
 from __future__ import annotations
 

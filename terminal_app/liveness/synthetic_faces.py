@@ -5,8 +5,8 @@ scikit-image's `astronaut` (NASA) and matplotlib's `grace_hopper` sample (US Nav
 Each is framed as the kiosk camera would see the person (640 x 480, the face a third of the
 width) and edited by image warps driven by its own landmarks: eyelids pulled down over the
 eye (blink), the face's centre shifted sideways or up and down against its outline (turn,
-nod), the jaw pulled down over a dark mouth (open mouth). Deterministic: no randomness but
-the seeded noise a camera adds."""
+nod), the jaw dropped below the lips with the mouth's dark between them (open mouth).
+Deterministic: no randomness but the seeded noise a camera adds."""
 
 from __future__ import annotations
 
@@ -128,20 +128,49 @@ def nod(image: np.ndarray, face: Face, amount: float) -> np.ndarray:
     return _shift_middle(image, face, 0.0, amount)
 
 
+def _curve(points: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The height of a lip line through `points` (left to right) at each of `columns`."""
+    order = np.argsort(points[:, 0])
+    return np.interp(columns, points[order, 0], points[order, 1])
+
+
 def open_mouth(image: np.ndarray, face: Face, amount: float) -> np.ndarray:
-    """The jaw pulled down by `amount` of the mouth's width, the gap dark."""
+    """The jaw dropped by `amount` of the mouth's inner width. Everything below the line where
+    the lips part (between the teeth, when they show) moves down: the lower lip whole, in an
+    arc that is deepest in the middle and closes at the mouth's corners, the chin by the full
+    drop, the skin of the cheeks and neck stretched to make up for it. Between the lips the
+    mouth's dark opens, darkest under the upper lip, the tongue lighter low in it."""
     p = face.landmarks
-    left, right = p[60], p[64]
-    width = float(np.linalg.norm(right - left))
+    corners = p[[60, 64]]
+    width = float(np.linalg.norm(corners[1] - corners[0]))
     gap = amount * width
-    cx, cy = (left[0] + right[0]) / 2, (p[62, 1] + p[66, 1]) / 2
+    if gap < 1:
+        return image.copy()
+    columns = np.arange(image.shape[1], dtype=np.float32)
+    centre = float(corners[:, 0].mean())
+    # the line where the jaw parts: between the lips (between the teeth when they show)
+    lower_lip = (_curve(p[[60, 67, 66, 65, 64]], columns) + _curve(p[[60, 61, 62, 63, 64]], columns)) / 2
+    chin = float(p[8, 1])
+    half_face = float(p[16, 0] - p[0, 0]) / 2
+    # how far each column drops: the lip's arc near the mouth, the jaw's width further down
+    arc = np.clip(1 - ((columns - centre) / (width / 2)) ** 2, 0, 1) ** 0.6
+    jaw = np.clip(1 - ((columns - centre) / (half_face * 0.95)) ** 2, 0, 1)
     xx, yy = _grid(image)
-    sideways = np.clip(1 - ((xx - cx) / (width * 1.2)) ** 2, 0, 1)
-    down = np.where(yy > cy, gap * sideways * np.clip(1 - (yy - cy) / (width * 1.6), 0, 1), 0)
-    out = cv2.remap(image, xx, (yy - down).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    if gap >= 2:
-        cv2.ellipse(out, (int(cx), int(cy + gap / 2)), (int(width * 0.4), int(gap / 2)), 0, 0, 360, (35, 25, 55), -1)
-    return out
+    below = yy - lower_lip[None, :]
+    towards_chin = np.clip(below / max(chin - lower_lip[int(centre)], 1.0), 0, 1)
+    towards_chin = towards_chin * towards_chin * (3 - 2 * towards_chin)  # smooth step
+    neck = np.clip(1 - (yy - chin) / max(0.6 * half_face, 3 * gap), 0, 1)
+    drop = gap * (arc + (jaw - arc) * towards_chin) * np.where(yy > chin, neck, 1.0)
+    drop = np.where(below > -1, drop, 0).astype(np.float32)
+    source = yy - drop
+    out = cv2.remap(image, xx, source, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    # where a pixel would come from above the lower lip's old edge, the mouth is open
+    depth = (lower_lip[None, :] - source) / max(gap, 1.0)  # 0 at the lower lip, 1 under the upper
+    inside = ((below > 0) & (depth > 0)).astype(np.float32)
+    mask = cv2.GaussianBlur(inside, (0, 0), max(0.8, width * 0.02))[..., None]
+    tongue = np.clip(1 - depth, 0, 1)[..., None] ** 2  # the tongue lighter, low in the mouth
+    cavity = np.array([28, 20, 38], np.float32) + tongue * np.array([22, 28, 70], np.float32)
+    return (out * (1 - mask) + cavity * mask).astype(np.uint8)
 
 
 def camera_noise(image: np.ndarray, seed: int, sigma: float = 2.0) -> np.ndarray:
