@@ -7,15 +7,16 @@ Gate: milliseconds per frame and frames per second at 640x480 and 1280x720, besi
 gate run in the same process (the card searched at the reader's 960 pixels and judged on the
 full-size rectified card), with the ratio. Capture: per level, the share of cards whose both
 sides were read with every field as printed, cards accepted with a field wrong, wrong numbers
-accepted (must be 0), OCR passes per side, and machine time per card (p50 / p95), for a person
-who holds the card still whatever the screen says and for one who tilts it when told of glare
-(`CardHolder`: the same frames until they are told)."""
+accepted (must be 0), OCR passes per side, machine time per card (p50 / p95), and the reasons
+the others were refused with, for a person who holds the card still whatever the screen says
+and for one who tilts it when told of glare (`CardHolder`: the same frames until they are told)."""
 
 from __future__ import annotations
 
 import argparse
 import statistics
 import time
+from collections import Counter
 from datetime import date
 
 import cv2
@@ -79,14 +80,16 @@ def capture_level(cards: list, level: str, listens: bool) -> None:
     the screen says (a recording), or one who tilts the card when told of glare (`CardHolder`)."""
     read_ok = wrong_numbers = wrong_accepted = tilts = 0
     passes, times = [], []
+    refused: Counter[str] = Counter()
     for i, card in enumerate(cards):
         holder = CardHolder([bgr(draw_front(card)), bgr(draw_back(card))], seed=i, level=level, tilts=2 * listens)
         capture = IdCardCapture(holder, TODAY, on_instruction=holder.hear if listens else None)
         started = time.perf_counter()
         try:
             fields = capture.read_card()
-        except ReasonError:
+        except ReasonError as error:
             fields = None
+            refused[error.code] += 1
         times.append((time.perf_counter() - started) * 1000)
         passes += [side.frames_read for side in capture.sides]
         tilts += holder.tilts_made
@@ -103,6 +106,8 @@ def capture_level(cards: list, level: str, listens: bool) -> None:
         f"  tilts {tilts}  OCR passes per side {statistics.mean(passes):.1f}"
         f"  per card p50 {statistics.median(times):5.0f} ms  p95 {times[int(0.95 * (len(times) - 1))]:5.0f} ms"
     )
+    if refused:
+        print("           refused: " + ", ".join(f"{code} {count}" for code, count in refused.most_common()))
 
 
 if __name__ == "__main__":

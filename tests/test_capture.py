@@ -14,7 +14,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from terminal_app.capture.fields import Placed, correct_division, read_back, read_front, read_period
+from terminal_app.capture.fields import (
+    Placed,
+    characters_spanning,
+    correct_division,
+    read_back,
+    read_front,
+    read_period,
+)
+from terminal_app.capture.ocr import ctc_log_likelihood
 from terminal_app.capture.reader import ImageRejected, decode_image, read_card
 from terminal_app.capture.synthetic_card import (
     CARD_PX,
@@ -243,19 +251,45 @@ def test_no_level_of_degradation_gets_a_wrong_number_accepted():
     assert whole >= 3
 
 
-@pytest.mark.parametrize("ethnicity", ["仫佬", "仡佬", "土", "汉", "维吾尔"])
+@pytest.mark.parametrize("ethnicity", ["仫佬", "仡佬", "土", "汉", "维吾尔", "傈僳"])
 def test_the_names_the_recogniser_misreads_are_read_as_printed(ethnicity):
     card = dataclasses.replace(CARDS[0], ethnicity=ethnicity)
     reading = read_card(photographed(bgr(draw_front(card)), seed=5), today=TODAY)
     assert reading.valid, reading.errors
     assert reading.fields["ethnicity"] == ethnicity
+    # 傈僳 comes out of the recogniser as nothing: it is found by scoring the row against the names
+    assert reading.quality.get("ethnicity_by_names", False) == (ethnicity == "傈僳")
 
 
-def test_a_name_the_recogniser_cannot_read_is_left_unread_never_guessed():
-    card = dataclasses.replace(CARDS[0], ethnicity="傈僳")
+@pytest.mark.parametrize("printed", ["", "中国", "傈"])
+def test_a_row_that_holds_no_groups_name_is_left_unread_never_guessed(printed):
+    """A blank row, two characters that are no group's name, and 傈僳 with its second character
+    gone (as under a thumb): the names are scored, none is taken."""
+    card = dataclasses.replace(CARDS[0], ethnicity=printed)
     reading = read_card(photographed(bgr(draw_front(card)), seed=5), today=TODAY)
     assert not reading.valid and [(e.field, e.code) for e in reading.errors] == [("ethnicity", "not_read")]
-    assert reading.fields["ethnicity"] == ""
+    assert reading.quality["ethnicity_by_names"] is False
+
+
+def test_the_ctc_likelihood_sums_every_alignment_of_the_labels():
+    """Against brute force: every path of 5 frames over 4 classes (0 the blank) that collapses to
+    the labels (repeats merged, then blanks dropped)."""
+    log_probs = np.log(np.random.default_rng(0).dirichlet(np.ones(4), size=5))
+
+    def collapse(path: tuple[int, ...]) -> list[int]:
+        merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+        return [c for c in merged if c]
+
+    for labels in ([], [1], [1, 1], [2, 3, 2], [1, 2, 1, 1]):
+        paths = [p for p in itertools.product(range(4), repeat=5) if collapse(p) == labels]
+        brute = np.logaddexp.reduce([log_probs[range(5), list(p)].sum() for p in paths])
+        assert ctc_log_likelihood(log_probs, labels) == pytest.approx(brute)
+
+
+@pytest.mark.parametrize(("width", "count"), [(0.0, None), (1.4, None), (2.2, 1), (2.9, 1), (4.4, None),
+                                              (5.2, 2), (6.0, 2), (7.9, 3), (9.1, 3), (11.6, 4)])  # fmt: skip
+def test_the_ink_width_says_how_long_a_name_is(width, count):
+    assert characters_spanning(width) == count
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,8 @@ def test_every_applicant_goes_through_and_what_arrived_is_what_was_entered(demo_
     report = demo_run
     assert report.ok, report.problems
     s = report.summary
-    assert s["applicants"] == 10 and s["submitted"] == s["arrived"] == s["arrived_intact"] == 5
+    # the five genuine applicants and the blocklisted one (declined) are submitted
+    assert s["applicants"] == 10 and s["submitted"] == s["arrived"] == s["arrived_intact"] == 6
     assert s["missing"] == [] and s["altered"] == {} and s["duplicated"] == []
     assert s["queued_after_sync"] == 0 and s["drafts_left"] == 0 and s["audit_chain_intact"]
     by = {row.scenario: row for row in report.rows}
@@ -82,7 +83,7 @@ def test_every_applicant_goes_through_and_what_arrived_is_what_was_entered(demo_
     assert blocked.decision == "decline" and blocked.application_id
     assert any(reason.startswith("fraud.blocklisted_id") for reason in blocked.reasons)
     genuine = [row for row in report.rows if row.scenario == "genuine" and row.application_id]
-    assert genuine and all(row.liveness.startswith("ok") and row.sync == "sent 1" for row in genuine)
+    assert len(genuine) == 5 and all(row.liveness.startswith("ok") and row.sync == "sent 1" for row in genuine)
     approved = [row for row in report.rows if row.decision == "approve"]
     assert approved and all("CNY" in row.offer for row in approved)
     text = format_report(report)

@@ -184,13 +184,54 @@ def snap(text: str, vocabulary: tuple[str, ...] | frozenset[str], prefer: str | 
 # (bench_idcard's cards): 仫 is not in its dictionary, so 仫佬 comes out as 么佬, one edit from
 # both 仫佬 and 仡佬, too close to snap; 仡佬 loses its 仡 and comes out as 佬, no group's name;
 # 土 comes out as 士, no group's name either, one edit from every one-character name. Each read is
-# nothing but that name. (傈僳 comes out as nothing at all: it is left unread, not guessed.)
+# nothing but that name.
 ETHNICITY_MISREADS = {"么佬": "仫佬", "佬": "仡佬", "士": "土"}
 
 
 def read_ethnicity(text: str) -> str:
     """The ethnicity as read, a known misread mapped to its name, then snapped to the 56."""
     return snap(ETHNICITY_MISREADS.get(text, text), ETHNIC_GROUPS)
+
+
+# When the recogniser reads no group's name on the ethnicity's row (傈僳 comes out as nothing at
+# all), the row is scored against each of the 56 names instead (OcrEngine.word_scores). 仫 is
+# not in the recogniser's dictionary: 仫佬 is scored as what it reads it as.
+ETHNICITY_SPELLINGS = {name: {"仫佬": "么佬"}.get(name, name) for name in ETHNIC_GROUPS}
+# Only names as long as the row's ink is wide are scored: n characters of the 3 mm type span
+# 2.95 n - 0.25 mm (measured: 2.2-2.9 mm for one, 5.2-6.0 for two, 7.9-9.1 for three). A row
+# that fits no length (a name cut by glare or a thumb, or a blank) is not scored.
+VALUE_ADVANCE_MM = 2.95
+INK_TOLERANCE_MM = 0.8
+# Of those, a name is taken when the recogniser finds it likely (log-likelihood; on clean and
+# mild photographs the printed name scored -6.6 or better, 傈僳 included) and likelier than any
+# other by a factor of e (傈僳's nearest two-character name was 1.3 or more behind).
+NAME_MIN_LOG_LIKELIHOOD = -7.0
+NAME_MIN_MARGIN = 1.0
+
+
+def characters_spanning(width_mm: float) -> int | None:
+    """How many value characters a row's ink `width_mm` wide holds, or None if no count fits."""
+    count = round((width_mm + 0.25) / VALUE_ADVANCE_MM)
+    fits = count >= 1 and abs(width_mm - (VALUE_ADVANCE_MM * count - 0.25)) <= INK_TOLERANCE_MM
+    return count if fits else None
+
+
+def ethnicity_candidates(ink_width_mm: float) -> dict[str, str]:
+    """The groups whose names fit the row's ink, with their spelling for the recogniser."""
+    count = characters_spanning(ink_width_mm)
+    return {name: spelled for name, spelled in ETHNICITY_SPELLINGS.items() if len(name) == count}
+
+
+def ethnicity_from_scores(candidates: dict[str, str], scores: dict[str, float]) -> str:
+    """The group whose name the ethnicity's row holds, from `word_scores` of the candidates'
+    spellings, or "" when no name is both likely and well ahead of the others."""
+    ranked = sorted(((score, name) for name, spelled in candidates.items()
+                     if (score := scores.get(spelled)) is not None), reverse=True)  # fmt: skip
+    if not ranked or ranked[0][0] < NAME_MIN_LOG_LIKELIHOOD:
+        return ""
+    if len(ranked) > 1 and ranked[0][0] - ranked[1][0] < NAME_MIN_MARGIN:
+        return ""
+    return ranked[0][1]
 
 
 @cache

@@ -6,6 +6,7 @@ while the applicant waits, not beside the camera preview."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -37,12 +38,52 @@ class OcrEngine:
         from rapidocr_onnxruntime import RapidOCR
 
         self._ocr = RapidOCR(intra_op_num_threads=OCR_THREADS, inter_op_num_threads=1)
+        # the recogniser's classes: 0 is CTC's blank
+        self._characters = {c: i for i, c in enumerate(self._ocr.text_rec.postprocess_op.character) if i}
         self._lock = threading.Lock()
 
     def read(self, image_bgr: np.ndarray) -> list[OcrLine]:
         with self._lock:
             result, _ = self._ocr(image_bgr)
         return [OcrLine(text, float(score), np.asarray(box, dtype=np.float32)) for box, text, score in result or []]
+
+    def word_scores(self, line_bgr: np.ndarray, words: Iterable[str]) -> dict[str, float]:
+        """How likely the recogniser finds each of `words` as the text of `line_bgr` (one line of
+        text, found by layout, not by the detector): the log-likelihood of the word over every
+        alignment of its characters with the recogniser's frames. A word with a character outside
+        the recogniser's dictionary is left out."""
+        recogniser = self._ocr.text_rec
+        _, height, width = recogniser.rec_image_shape
+        ratio = max(width / height, line_bgr.shape[1] / max(line_bgr.shape[0], 1))
+        with self._lock:
+            probabilities = recogniser.session(recogniser.resize_norm_img(line_bgr, ratio)[None])[0][0]
+        index = self._characters
+        log_probs = np.log(np.clip(probabilities, 1e-12, 1.0))
+        return {
+            word: ctc_log_likelihood(log_probs, [index[c] for c in word])
+            for word in words
+            if word and all(c in index for c in word)
+        }
+
+
+def ctc_log_likelihood(log_probs: np.ndarray, labels: list[int]) -> float:
+    """log P(labels | frames) under CTC (Graves et al., 2006): the forward algorithm over the
+    labels with a blank (class 0) between and around them; `log_probs` is frames x classes."""
+    if not labels:
+        return float(log_probs[:, 0].sum())
+    extended = np.zeros(2 * len(labels) + 1, dtype=np.int64)
+    extended[1::2] = labels
+    # a state may skip the blank before it unless it repeats the label two states back
+    skip = np.zeros(len(extended), dtype=bool)
+    skip[2:] = (extended[2:] != 0) & (extended[2:] != extended[:-2])
+    alpha = np.full(len(extended), -np.inf)
+    alpha[0], alpha[1] = log_probs[0, 0], log_probs[0, extended[1]]
+    for frame in log_probs[1:]:
+        stay = alpha
+        step = np.concatenate([[-np.inf], alpha[:-1]])
+        jump = np.where(skip, np.concatenate([[-np.inf, -np.inf], alpha[:-2]]), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(stay, step), jump) + frame[extended]
+    return float(np.logaddexp(alpha[-1], alpha[-2]))
 
 
 @cache

@@ -15,7 +15,15 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from terminal_app.capture.card_finder import find_card, rectify
-from terminal_app.capture.fields import AUTHORITY_SUFFIXES, CardFields, FieldError, normalise_number, read_fields
+from terminal_app.capture.fields import (
+    AUTHORITY_SUFFIXES,
+    CardFields,
+    FieldError,
+    ethnicity_candidates,
+    ethnicity_from_scores,
+    normalise_number,
+    read_fields,
+)
 from terminal_app.capture.ocr import OcrEngine, OcrLine, ocr_engine
 from terminal_app.capture.quality import QualityThresholds, judge_card
 from terminal_app.capture.synthetic_card import CARD_PX, PORTRAIT_MM, PX_PER_MM
@@ -25,6 +33,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 200  # a card smaller than this in a frame cannot be read
 NUMBER_LINE_MM = (20.0, 41.5, 85.6, 52.5)  # left, top, right, bottom
+ETHNICITY_MM = (35.5, 12.0, 49.0, 16.0)  # the ethnicity's value, as tight as it is read by the names
 # The rows the values of the fields nothing else checks are printed on (left, top, right,
 # bottom, mm; the address's three possible lines). Under a burnt-out glare spot their text is
 # gone, and what is read there is the rest of it: a name or an address with characters missing.
@@ -37,6 +46,7 @@ GLARE_CHECKED_MM: dict[str, dict[str, list[tuple[float, float, float, float]]]] 
     },
     "back": {"authority": [(30.5, 39.2, 85.6, 43.4)], "valid_to": [(30.5, 45.7, 85.6, 49.9)]},
 }
+INK_CONTRAST = 60  # grey levels darker than the paper: print (the text is ~20, the paper ~240)
 BURNT_OUT = 248  # grey level, after a light blur
 WASHED_END_MM = 6.0  # past the last text read on a row: two characters' worth may have been washed out
 FULL_LINE_GAP_MM = 7.0  # a row read to within this of its right end is full: the next line exists
@@ -72,6 +82,25 @@ def decode_image(data: bytes) -> np.ndarray:
     return pixels
 
 
+def printed_area(card: np.ndarray, to_printed: np.ndarray | None, box: tuple[float, float, float, float]) -> np.ndarray:
+    """The area `box` (left, top, right, bottom, printed mm) of the rectified card, where the
+    labels say it is: when they show the rectification off by more than a millimetre there (a
+    thumb over a corner moved the card's outline), it is taken through their correction
+    (`to_printed`, seen mm to printed mm), as the text was read."""
+    left, top, right, bottom = box
+    size = (round((right - left) * PX_PER_MM), round((bottom - top) * PX_PER_MM))
+    if to_printed is not None:
+        to_seen = cv2.invertAffineTransform(to_printed.astype(np.float64))  # printed mm -> seen mm
+        centre = np.array([(left + right) / 2, (top + bottom) / 2, 1.0])
+        if np.linalg.norm(to_seen @ centre - centre[:2]) > 1.0:
+            linear, offset = to_seen[:, :2], to_seen[:, 2]
+            sample = np.hstack([linear, (linear @ np.array([left, top]) + offset)[:, None] * PX_PER_MM])
+            flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+            return cv2.warpAffine(card, sample, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    x0, y0 = round(left * PX_PER_MM), round(top * PX_PER_MM)
+    return card[y0 : y0 + size[1], x0 : x0 + size[0]]
+
+
 @dataclass
 class CardReading:
     side: str
@@ -97,23 +126,10 @@ class CardReading:
         }
 
     def portrait(self) -> np.ndarray | None:
-        """The photo area of the portrait side, where the labels say it is: when they show the
-        rectification off by more than a millimetre there (a thumb over a corner moved the card's
-        outline), the area is taken through their correction, as the text was read."""
+        """The photo area of the portrait side, where the labels say it is (`printed_area`)."""
         if self.card is None or self.side != "front":
             return None
-        left, top, right, bottom = PORTRAIT_MM
-        size = (round((right - left) * PX_PER_MM), round((bottom - top) * PX_PER_MM))
-        if self.to_printed is not None:
-            to_seen = cv2.invertAffineTransform(self.to_printed.astype(np.float64))  # printed mm -> seen mm
-            centre = np.array([(left + right) / 2, (top + bottom) / 2, 1.0])
-            if np.linalg.norm(to_seen @ centre - centre[:2]) > 1.0:
-                linear, offset = to_seen[:, :2], to_seen[:, 2]
-                sample = np.hstack([linear, (linear @ np.array([left, top]) + offset)[:, None] * PX_PER_MM])
-                flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-                return cv2.warpAffine(self.card, sample, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-        x0, y0 = round(left * PX_PER_MM), round(top * PX_PER_MM)
-        return self.card[y0 : y0 + size[1], x0 : x0 + size[0]]
+        return printed_area(self.card, self.to_printed, PORTRAIT_MM)
 
     def portrait_jpeg(self) -> bytes | None:
         """`portrait` as JPEG, for the liveness step's face match."""
@@ -122,6 +138,14 @@ class CardReading:
             return None
         ok, encoded = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
         return encoded.tobytes() if ok else None
+
+
+def ink_width_mm(row: np.ndarray) -> float:
+    """From the first to the last column of a row's crop with print on it (two pixels or more
+    much darker than the row's paper), in mm; 0 for a row with none."""
+    grey = cv2.cvtColor(row, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    columns = np.flatnonzero((grey < np.median(grey) - INK_CONTRAST).sum(axis=0) >= 2)
+    return float(columns[-1] - columns[0] + 1) / PX_PER_MM if columns.size else 0.0
 
 
 def _crop_mm(card: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
@@ -214,6 +238,16 @@ def read_card(
         if again and validate_id_number(again, today=today, min_age=0, max_age=200).valid:
             result = read_fields(lines, CARD_PX[0], CARD_PX[1], today, number=again)
         quality["number_reread"] = True
+    if result.side == "front" and any(e.field == "ethnicity" for e in result.errors):
+        began = time.perf_counter()
+        row = printed_area(card, result.to_printed, ETHNICITY_MM)
+        candidates = ethnicity_candidates(ink_width_mm(row))
+        ethnicity = ethnicity_from_scores(candidates, engine.word_scores(row, candidates.values()))
+        ocr_ms += (time.perf_counter() - began) * 1000
+        if ethnicity:
+            result.fields["ethnicity"] = ethnicity
+            result.errors = [e for e in result.errors if e.field != "ethnicity"]
+        quality["ethnicity_by_names"] = bool(ethnicity)
     timings["ocr"] = round(ocr_ms, 1)
     timings["fields"] = round((time.perf_counter() - started) * 1000 - ocr_ms, 1)
     quality["upside_down"] = upside_down
