@@ -3,7 +3,7 @@ whole-card rate, wrong numbers accepted (must be 0), cards accepted as valid wit
 not as printed, latency (median, p95) and peak memory. Backs are read with the county of the
 front's number, as the capture reads the back after the front.
 
-    .venv/bin/python bench/bench_idcard.py [--cards 500] [--levels clean mild medium hard]
+    .venv/bin/python bench/bench_idcard.py [--cards 500] [--levels clean mild medium hard] [--show]
 
 The baseline, run side by side on the same images through the same card finder and field
 reader, is Tesseract 5 with its Chinese model (Debian tesseract-ocr-chi-sim, via pytesseract):
@@ -61,7 +61,7 @@ def peak_mib() -> float:
         return int(re.search(r"VmHWM:\s+(\d+)", status.read()).group(1)) / 1024
 
 
-def run(engine, name: str, frames: list, expected: list, numbers: list, counties: list) -> dict:
+def run(engine, name: str, frames: list, expected: list, numbers: list, counties: list, show: bool = False) -> dict:
     fields_right: dict[str, int] = {}
     fields_seen: dict[str, int] = {}
     whole = wrong_numbers = wrong_accepted = 0
@@ -74,6 +74,10 @@ def run(engine, name: str, frames: list, expected: list, numbers: list, counties
             fields_seen[key] = fields_seen.get(key, 0) + 1
             fields_right[key] = fields_right.get(key, 0) + (reading.fields.get(key) == value)
         whole += reading.valid and reading.fields == want
+        if show and not (reading.valid and reading.fields == want):
+            wrong = {k: (v, reading.fields.get(k)) for k, v in want.items() if reading.fields.get(k) != v}
+            codes = [f"{e.field}:{e.code}" for e in reading.errors]
+            print(f"    card {len(times) - 1}: {'accepted' if reading.valid else 'refused'} {codes} {wrong}")
         wrong_accepted += reading.valid and reading.fields != want  # read as valid, some field not as printed
         if reading.valid and number is not None and reading.fields.get("id_number") != number:
             wrong_numbers += 1
@@ -94,6 +98,9 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=500)
     parser.add_argument("--levels", nargs="+", default=list(LEVELS))
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--show", action="store_true", help="print each card not read whole: what was printed, what was read"
+    )
     args = parser.parse_args()
     cards = make_cards(args.cards, seed=2026, today=TODAY)
     engines = [(ocr_engine(), "PP-OCRv4 (rapidocr-onnxruntime)")]
@@ -110,7 +117,7 @@ def main() -> None:
             numbers.append(card.id_number if side == "front" else None)
             region = lookup_region(card.id_number[:6])  # the back is read after the front, as the capture does
             counties.append(region.name if side == "back" and region else None)
-        results = [run(engine, name, frames, expected, numbers, counties) for engine, name in engines]
+        results = [run(engine, name, frames, expected, numbers, counties, args.show) for engine, name in engines]
         for r in results:
             fields = " ".join(f"{k} {v:.1%}" for k, v in r["fields"].items())
             print(

@@ -25,6 +25,7 @@ from terminal_app.liveness import synthetic_spoofs as ss
 from terminal_app.liveness.challenges import Kind, draw_challenges
 from terminal_app.liveness.check import LivenessSettings, run_check
 from terminal_app.liveness.engine import CameraLivenessEngine
+from terminal_app.liveness.faces import face_models
 
 from .test_cli import run as run_cli
 
@@ -112,6 +113,14 @@ def test_bad_input_gets_its_own_reason_and_never_passes():
     far[: small.shape[0], : small.shape[1]] = small
     far_report = check([sf.camera_noise(far, i) for i in range(20)], ["blink", "nod"])
     assert not far_report.passed and far_report.reason.code == "face_too_small"
+
+    # the face half out of the picture: found, but its landmarks past the edge are the mesh's guess
+    shift = np.float32([[1, 0, -250], [0, 1, 0]])
+    half_out = [cv2.warpAffine(f, shift, (640, 480), borderMode=cv2.BORDER_REPLICATE)
+                for f in sf.challenge_frames("astronaut", ["turn_left", "blink"], seed=4)]  # fmt: skip
+    assert face_models().faces(half_out[0])  # the detector does find it
+    cut = check(half_out, ["turn_left", "blink"])
+    assert not cut.passed and cut.reason.code == "face_cut_off"
 
     nothing = check([], ["blink", "nod"])
     assert not nothing.passed and not nothing.usable and nothing.reason.code == "no_frames"

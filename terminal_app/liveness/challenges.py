@@ -49,6 +49,7 @@ FACE_SWAPPED = Reason("face_swapped", "检测到换人", "a different face appea
 TIMEOUT = Reason("challenge_timeout", "未在规定时间内完成动作", "the action was not done in time")
 NO_FACE = Reason("no_face", "请正对摄像头", "face the camera")
 TOO_SMALL = Reason("face_too_small", "请靠近一些", "come closer")
+CUT_OFF = Reason("face_cut_off", "请把整张脸移到画面里", "move your whole face into the picture")
 NOT_STARTED = Reason("no_frames", "没有可用的画面", "no usable frames")
 
 PROMPTS = {
@@ -58,6 +59,13 @@ PROMPTS = {
     Kind.OPEN_MOUTH: Reason("open_mouth", "请张嘴", "open your mouth"),
     Kind.NOD: Reason("nod", "请点头", "nod"),
 }
+
+
+def cut_off(face: Face, frame_size: tuple[int, int]) -> bool:
+    """Part of the face outside the frame: a landmark of its 68 beyond an edge."""
+    width, height = frame_size
+    p = face.landmarks
+    return bool((p < 0).any() or (p[:, 0] >= width).any() or (p[:, 1] >= height).any())
 
 
 def draw_challenges(seed: int, count: int = 2) -> list[Kind]:
@@ -138,6 +146,10 @@ class ChallengeRun:
         self._last_centre = face.centre
         if face.width < t.min_face_width:
             self.prompt = TOO_SMALL
+            self._check_time(time_ms)
+            return
+        if cut_off(face, frame_size):  # the landmarks past the edge are the mesh's guess: not judged
+            self.prompt = CUT_OFF
             self._check_time(time_ms)
             return
         measures = measure(face, frame_size)

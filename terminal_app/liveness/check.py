@@ -20,6 +20,7 @@ from terminal_app.core.reasons import Reason
 from terminal_app.core.steps import LivenessResult
 from terminal_app.liveness import anti_spoof, face_match
 from terminal_app.liveness.challenges import (
+    CUT_OFF,
     NO_FACE,
     NOT_STARTED,
     TIMEOUT,
@@ -28,6 +29,7 @@ from terminal_app.liveness.challenges import (
     ChallengeRun,
     ChallengeThresholds,
     Kind,
+    cut_off,
 )
 from terminal_app.liveness.faces import FaceModels, face_models
 
@@ -147,7 +149,8 @@ def run_check(
         run.feed(faces, (image.shape[1], image.shape[0]), frame.time_ms)
         if run.prompt is not None:
             prompts[run.prompt.code] += 1
-        if len(faces) == 1 and faces[0].width >= settings.thresholds.min_face_width and run.failure is None:
+        whole = len(faces) == 1 and faces[0].width >= settings.thresholds.min_face_width
+        if whole and not cut_off(faces[0], (image.shape[1], image.shape[0])) and run.failure is None:
             spoof.feed(image, faces[0])
             if key_frame is None:
                 key_frame = _jpeg(image)
@@ -167,7 +170,7 @@ def run_check(
         reason = anti_spoof.SPOOF
     elif reason in (NOT_STARTED, TIMEOUT) and prompts:  # say what stood in the way, if something did
         worst, count = prompts.most_common(1)[0]
-        problems = {r.code: r for r in (NO_FACE, TOO_SMALL, TOO_DARK)}
+        problems = {r.code: r for r in (NO_FACE, TOO_SMALL, CUT_OFF, TOO_DARK)}
         if worst in problems and (reason is NOT_STARTED or count > frames / 2):
             reason = problems[worst]
     if reason is None and portrait_descriptor is not None:
