@@ -299,6 +299,11 @@ def test_the_ink_width_says_how_long_a_name_is(width, count):
         ("山西省路城市凤塘镇湾寨村37号", "山西省潞城市凤塘镇湾寨村37号"),  # 潞 read as 路
         ("浙江省台州地区景宁鑫族自治县花小镇7组33号", "浙江省台州地区景宁畲族自治县花小镇7组33号"),
         ("云南省迪庆藏族自治州维西族自治县营关镇坪南村", "云南省迪庆藏族自治州维西傈僳族自治县营关镇坪南村"),
+        # the city's name alone is a division's, a county-level city's of the same name: the
+        # county after it is still read as the table spells it
+        ("江苏省淮安市盱胎县大龙镇柏花村7组193号", "江苏省淮安市盱眙县大龙镇柏花村7组193号"),
+        # an autonomous county's name is longer than a county's: it is still one after the city's
+        ("云南省丽江市宁彝族自治县凤泉镇竹坪村66号", "云南省丽江市宁蒗彝族自治县凤泉镇竹坪村66号"),
     ],
 )
 def test_the_division_names_opening_an_address_are_read_as_the_division_table_spells_them(read, printed):
@@ -312,6 +317,8 @@ def test_an_address_is_left_as_read_when_no_single_division_explains_it():
     assert correct_division(ambiguous, "河北省保定市博野县") == ambiguous  # not among the closest: no guess
     city_alone = "黑龙江省牡丹江市坝树乡下凤村7组86号"  # a city's address with no county-level name
     assert correct_division(city_alone) == city_alone
+    county_city = "江苏省淮安市清浦镇柏花村7组193号"  # the county-level city's own address: no county after it
+    assert correct_division(county_city) == county_city
     unknown_province = "海文昌市杨南镇石寨村4号"
     assert correct_division(unknown_province) == unknown_province
     assert correct_division("湖北省恩施土家族苗族自治州恩施市某村") == "湖北省恩施土家族苗族自治州恩施市某村"
@@ -376,6 +383,21 @@ def test_an_authority_run_into_the_validity_dates_is_split_at_its_end():
         Placed("2020.01.02-长期", 48.0, 48.0, 30.0, 0.99),
     ]
     assert read_back(district, TODAY).fields["authority"] == "南京市公安局玄武分局"  # cut at the last suffix
+
+
+@pytest.mark.parametrize(
+    ("read", "county", "authority"),
+    [
+        ("城区公安局", "郾城区", "郾城区公安局"),  # 郾 left out: 城区 is a county's name too
+        ("维西族自治县公安局", "维西傈僳族自治县", "维西傈僳族自治县公安局"),  # 傈僳 left out
+        ("城区公安局", None, "城区公安局"),  # read alone: nothing says a character is missing
+        ("霞浦县公安局", "溆浦县", "霞浦县公安局"),  # another county's name, one changed: as read
+        ("县公安局", "维西傈僳族自治县", "县公安局"),  # too little left to say
+    ],
+)
+def test_the_authority_is_the_number_s_county_when_read_with_its_rare_characters_left_out(read, county, authority):
+    lines = [Placed(read, 48.0, 41.0, 30.0, 0.99), Placed("2020.01.02-长期", 48.0, 48.0, 30.0, 0.99)]
+    assert read_back(lines, TODAY, county=county).fields["authority"] == authority
 
 
 def test_a_birth_date_row_run_into_the_address_is_split_off_and_read_as_the_birth_date():

@@ -168,6 +168,15 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def dropped_from(read: str, name: str, most: int = 2) -> bool:
+    """Whether `read` is `name` with one to `most` of its characters left out (and none changed),
+    as the recogniser leaves out rare characters (郾, 傈僳) it cannot read."""
+    if not read or not 0 < len(name) - len(read) <= most:
+        return False
+    rest = iter(name)
+    return all(c in rest for c in read)
+
+
 def snap(text: str, vocabulary: tuple[str, ...] | frozenset[str], prefer: str | None = None) -> str:
     """A closed-vocabulary field read with one wrong character (颍/颖) becomes the one entry it
     is that close to, if exactly one is, or `prefer` if several are and it is one of them;
@@ -253,7 +262,8 @@ def _division_prefixes() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     }
 
 
-_COUNTY_NEXT = re.compile(r"^.{1,4}?[县区旗市]")  # a county-level name right after a city's
+# a county-level name right after a city's (an autonomous county's is longer: 宁蒗彝族自治县)
+_COUNTY_NEXT = re.compile(r"^(?:.{1,4}?[县区旗市]|.{1,10}?自治[县旗])")
 
 
 def correct_division(address: str, number_division: str | None = None) -> str:
@@ -266,13 +276,19 @@ def correct_division(address: str, number_division: str | None = None) -> str:
     with a city's followed by no county-level name, or close to none, or to several and not the
     number's, stays as read."""
     counties, cities = _division_prefixes().get(address[:2], (frozenset(), frozenset()))
-    if any(address.startswith(prefix) for prefix in counties):
+    # a county-level city's name can open a longer division's (江苏省淮安市, 江苏省淮安市盱眙县):
+    # only those longer ones are then candidates
+    opening = max((prefix for prefix in counties if address.startswith(prefix)), key=len, default="")
+    if not opening and any(
+        address.startswith(city) and not _COUNTY_NEXT.match(address[len(city) :]) for city in cities
+    ):
         return address
-    if any(address.startswith(city) and not _COUNTY_NEXT.match(address[len(city) :]) for city in cities):
+    if opening and not _COUNTY_NEXT.match(address[len(opening) :]):
         return address
+    candidates = [prefix for prefix in counties if len(prefix) > len(opening) and prefix.startswith(opening)]
     chars = set(address[:24])
     found: dict[str, tuple[int, int]] = {}  # prefix -> (distance, characters of the address it covers)
-    for prefix in counties:
+    for prefix in candidates:
         if len(set(prefix) - chars) > 2:  # more than two of its characters are nowhere near: not it
             continue
         options = [
@@ -413,8 +429,9 @@ def read_period(text: str, today: date) -> tuple[date | None, date | str | None]
 
 def read_back(placed: list[Placed], today: date, county: str | None = None) -> CardFields:
     """`county`: the county the front's number was issued in, which breaks a tie when the
-    authority's name is read one character off several counties' (激浦: 溆浦, 霞浦, 洛浦 ...).
-    An authority line the recogniser ran into the validity dates is split at the authority's end."""
+    authority's name is read one character off several counties' (激浦: 溆浦, 霞浦, 洛浦 ...), and
+    is taken when the name read is it with one or two characters left out. An authority line
+    the recogniser ran into the validity dates is split at the authority's end."""
     fields: dict[str, str] = {}
     errors: list[FieldError] = []
     authority = _strip("".join(p.text for p in _band(placed, 36.5, 43.5, 26.0, CARD_MM[0])), "签发机关")
@@ -423,6 +440,8 @@ def read_back(placed: list[Placed], today: date, county: str | None = None) -> C
     fields["authority"] = ended.group(1) if ended else authority
     if fields["authority"].endswith("公安局"):
         name = fields["authority"].removesuffix("公安局")
+        if county and name != county and dropped_from(name, county):
+            name = county  # 城区 of 郾城区, 维西族自治县 of 维西傈僳族自治县: its rare characters were lost
         fields["authority"] = snap(name, county_names(), prefer=county) + "公安局"
     period = rest + _strip("".join(p.text for p in _band(placed, 43.5, 54.0, 0.0, CARD_MM[0])), "有效期限")
     start, end = read_period(period, today)
