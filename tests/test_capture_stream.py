@@ -235,6 +235,26 @@ def test_told_of_glare_the_person_tilts_the_card_and_then_it_is_read():
     assert heard == [code for side in capture.sides for code in side.instructions]  # every instruction shown
 
 
+def test_told_to_turn_the_card_over_the_person_turns_it():
+    """A person who turned to the back before the front was read (their glare took the time) and
+    is told to turn the card over: they show the front again, then the back."""
+    card = make_cards(21, seed=2026, today=TODAY)[20]
+    sides = [bgr(draw_front(card)), bgr(draw_back(card))]
+    deaf = CardHolder(sides, seed=20, level="medium")  # tilts when told of glare, never turns the card
+
+    def glare_only(reason) -> None:
+        if reason.code != "turn_over":
+            deaf.hear(reason)
+
+    with pytest.raises(ReasonError) as refused:
+        IdCardCapture(deaf, TODAY, on_instruction=glare_only).read_card()
+    assert refused.value.code == "card_not_read"  # the front's capture saw only the back at the end
+    holder = CardHolder(sides, seed=20, level="medium")
+    capture = IdCardCapture(holder, TODAY, on_instruction=holder.hear)
+    assert printed_fields(capture.read_card()) == card.expected_fields("front") | card.expected_fields("back")
+    assert "turn_over" in capture.sides[0].instructions
+
+
 def test_a_stream_without_a_card_ends_with_a_clear_reason_and_no_reading():
     black = [np.zeros((480, 640, 3), np.uint8)] * 6
     capture = IdCardCapture(FrameListSource(black), TODAY)

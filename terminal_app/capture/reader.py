@@ -51,6 +51,10 @@ BURNT_OUT = 248  # grey level, after a light blur
 WASHED_END_MM = 6.0  # past the last text read on a row: two characters' worth may have been washed out
 FULL_LINE_GAP_MM = 7.0  # a row read to within this of its right end is full: the next line exists
 MAX_BURNT_SHARE = 0.05  # of a row, outside what was read: more, and the field is refused as under glare
+# Inside what was read, columns burnt out over this share of the row's height, side by side for
+# a third of a character or more: a character there is gone, though the text around it was read.
+WASHED_COLUMN = 0.75
+LOST_CHARACTER_MM = 1.0
 
 
 class ImageRejected(Exception):
@@ -161,12 +165,18 @@ READ_TO_ITS_END = {
 }
 
 
+def _longest_run(flags: np.ndarray) -> int:
+    """The length of the longest run of True in a 1-d array."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return int((edges[1::2] - edges[::2]).max()) if edges.size else 0
+
+
 def glare_errors(card: np.ndarray, side: str, lines: list[OcrLine], fields: dict[str, str]) -> list[FieldError]:
     """A field whose printed value may lie under burnt-out glare cannot be trusted: the person is
     asked to tilt the card, and the next frame is read. Only the part of each row where text can
     be counts: up to a little past the last text read on it (a washed-out end), or all of a row
     that must hold text and where none was read; pixels inside what was read do not count (the
-    text there came through)."""
+    text there came through), unless a stretch of it is burnt out from top to bottom."""
     grey = cv2.GaussianBlur(cv2.cvtColor(card, cv2.COLOR_BGR2GRAY), (0, 0), 1.5)
     burnt = (grey >= BURNT_OUT).astype(np.float32)
     boxes = [(line.box[:, 0].min() / PX_PER_MM, line.box[:, 0].max() / PX_PER_MM, line.centre[1] / PX_PER_MM)
@@ -187,9 +197,13 @@ def glare_errors(card: np.ndarray, side: str, lines: list[OcrLine], fields: dict
                 break  # a line that need not exist (the address's second or third)
             columns = _crop_mm(burnt, (left, top, end, bottom)).mean(axis=0)  # burnt share of each column
             x0 = round(left * PX_PER_MM)
-            for start, stop, _ in on_row:  # the columns of text read came through, top to bottom
-                columns[max(0, round(start * PX_PER_MM) - x0 - 2) : max(0, round(stop * PX_PER_MM) - x0 + 2)] = 0
-            if columns.size and float(columns.mean()) > MAX_BURNT_SHARE:
+            read = np.zeros(columns.size, dtype=bool)
+            for start, stop, _ in on_row:  # the columns of text read came through, top to bottom ...
+                read[max(0, round(start * PX_PER_MM) - x0 - 2) : max(0, round(stop * PX_PER_MM) - x0 + 2)] = True
+            # ... but for a stretch washed out from top to bottom: the characters there are gone
+            lost = _longest_run(read & (columns >= WASHED_COLUMN)) >= LOST_CHARACTER_MM * PX_PER_MM
+            columns[read] = 0
+            if lost or (columns.size and float(columns.mean()) > MAX_BURNT_SHARE):
                 errors.append(
                     FieldError(name, "glare", f"glare over the {name.replace('_', ' ')}: tilt the card a little")
                 )

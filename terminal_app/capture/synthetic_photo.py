@@ -245,6 +245,13 @@ class _Holding:
         moving = [_motion_blur(self.frame(self.pose((width / 2 + 12 * (2 - i), height / 2))), 9) for i in range(2)]
         return moving + self.steady(steady)
 
+    def turned_back(self, steady: int) -> list[np.ndarray]:
+        """Told to turn the card over: turned to this side again, two frames blurred by the
+        move, then held as before."""
+        width, height = FRAME
+        moving = [_motion_blur(self.frame(self.pose((width / 2 + 20 * (2 - i), height / 2))), 15) for i in range(2)]
+        return moving + self.steady(steady)
+
     def shown(self, steady: int) -> list[np.ndarray]:
         """The card shown: the empty counter, the card too far away, half out of the picture,
         moving into place (blurred by the motion), then held still for `steady` frames."""
@@ -277,9 +284,12 @@ def held_sides_frames(sides: list[np.ndarray], *, seed: int, level: str = "mild"
 class CardHolder:
     """A person showing the card's sides in turn (as `held_sides_frames`) who does what the
     screen says: told of glare, after a moment they tilt the card (`_Holding.tilted`), up to
-    `tilts` times a side, and hold it there until that side's frames run out. A frame source for
-    the capture (terminal_app.capture.sources.FrameSource), its `hear` the capture's instruction
-    hook. The tilted frames are drawn up front, so reading the source costs the capture nothing."""
+    `tilts` times a side, and hold it there until that side's frames run out; told to turn the
+    card over, they turn it (once a side): from the front to the back at once, and from the
+    back (turned to before the front was read) to the front, then to the back again. A frame
+    source for the capture (terminal_app.capture.sources.FrameSource), its `hear` the capture's
+    instruction hook. The tilted and turned frames are drawn up front, so reading the source
+    costs the capture nothing."""
 
     REACTION_FRAMES = 5  # a third of a second at 15 fps between the instruction and the move
     STEADY = 8
@@ -288,10 +298,15 @@ class CardHolder:
         self.fps, self.status = FOLDER_FPS, STREAMING
         self._frames: list[tuple[int, np.ndarray]] = []  # (side, frame) still to show
         self._tilts: list[list[list[np.ndarray]]] = []  # each side's tilted segments, in order
+        self._again: list[list[np.ndarray]] = []  # each side turned to once more, when told to
         for k, card in enumerate(sides):
             holding = _Holding(card, seed + SIDE_SEED_STEP * k, level)
-            self._frames += [(k, frame) for frame in holding.shown(self.STEADY)]
+            shown = holding.shown(self.STEADY)
+            self._moving = len(shown) - self.STEADY  # frames of a side being shown before it is held still
+            self._frames += [(k, frame) for frame in shown]
             self._tilts.append([holding.tilted(self.STEADY) for _ in range(tilts)])
+            self._again.append(holding.turned_back(self.STEADY) if tilts else [])
+        self._listens = tilts > 0  # with no tilts to make, the person hears nothing (a recording)
         self._index = 0
         self._steady_at = 0  # the frame from which the current hold is still (a tilt is heard only then)
         self.tilts_made = 0
@@ -314,7 +329,12 @@ class CardHolder:
         return frame
 
     def hear(self, instruction: Reason) -> None:
-        """The capture's instruction (a Reason): "glare" makes the person tilt the card."""
+        """The capture's instruction (a Reason): "glare" makes the person tilt the card,
+        "turn_over" turn it. Neither is heard while the card is still moving from the last one
+        (the screen may still be answering the frames from before)."""
+        if instruction.code == "turn_over" and self._frames and self._listens and self._index >= self._steady_at:
+            self._turn_over()
+            return
         if instruction.code != "glare" or self._index < self._steady_at or not self._frames:
             return
         side = self._frames[0][0]
@@ -325,6 +345,22 @@ class CardHolder:
         self._frames = self._frames[:at] + [(side, frame) for frame in self._tilts[side].pop(0)] + rest
         self._steady_at = self._index + at + 2
         self.tilts_made += 1
+
+    def _turn_over(self) -> None:
+        side = self._frames[0][0]
+        at = min(self.REACTION_FRAMES, sum(1 for k, _ in self._frames if k == side))
+        if side == 0:  # still on the front when the back is wanted: on to the back's frames
+            self._frames = self._frames[:at] + [item for item in self._frames[at:] if item[0] != side]
+            self._steady_at = self._index + at + self._moving  # until the back is held still
+            return
+        back_again = [(side, frame) for frame in self._again[side]]
+        front_again = [(side - 1, frame) for frame in self._again[side - 1]]
+        if not front_again:
+            return
+        self._again[side - 1] = self._again[side] = []
+        rest = [item for item in self._frames[at:] if item[0] != side]
+        self._frames = self._frames[:at] + front_again + back_again + rest
+        self._steady_at = self._index + at + 2  # until the front is held still again
 
     def close(self) -> None:
         self._frames = []
