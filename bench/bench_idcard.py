@@ -33,6 +33,10 @@ TODAY = date(2026, 11, 25)
 class TesseractEngine:
     """Tesseract's lines as OcrLines, so the same field reader runs on them."""
 
+    def word_scores(self, line_bgr: np.ndarray, words) -> dict[str, float]:
+        """Tesseract gives no per-frame character probabilities to score words with: none."""
+        return {}
+
     def read(self, image_bgr: np.ndarray) -> list[OcrLine]:
         import pytesseract
 
