@@ -241,15 +241,20 @@ class _Holding:
         direction = float(self.rng.uniform(0, 2 * np.pi))
         step = float(self.rng.uniform(1 / 3, 2 / 3)) * np.array([np.cos(direction), np.sin(direction)])
         self.held = {**self.held, "glare_at": tuple(np.array(self.held["glare_at"]) + step)}
-        width, height = FRAME
-        moving = [_motion_blur(self.frame(self.pose((width / 2 + 12 * (2 - i), height / 2))), 9) for i in range(2)]
-        return moving + self.steady(steady)
+        return self._moved(12, 9, steady)
 
     def turned_back(self, steady: int) -> list[np.ndarray]:
         """Told to turn the card over: turned to this side again, two frames blurred by the
         move, then held as before."""
+        return self._moved(20, 15, steady)
+
+    def _moved(self, step_px: int, blur: int, steady: int) -> list[np.ndarray]:
+        """Two frames of the card moving back into the middle, `step_px` a frame, blurred by the
+        move, then held still for `steady` frames."""
         width, height = FRAME
-        moving = [_motion_blur(self.frame(self.pose((width / 2 + 20 * (2 - i), height / 2))), 15) for i in range(2)]
+        moving = [
+            _motion_blur(self.frame(self.pose((width / 2 + step_px * (2 - i), height / 2))), blur) for i in range(2)
+        ]
         return moving + self.steady(steady)
 
     def shown(self, steady: int) -> list[np.ndarray]:
@@ -340,15 +345,19 @@ class CardHolder:
         side = self._frames[0][0]
         if not self._tilts[side]:
             return
-        at = min(self.REACTION_FRAMES, sum(1 for k, _ in self._frames if k == side))
+        at = self._reaction(side)
         rest = [item for item in self._frames[at:] if item[0] != side]  # the other sides, still to come
         self._frames = self._frames[:at] + [(side, frame) for frame in self._tilts[side].pop(0)] + rest
         self._steady_at = self._index + at + 2
         self.tilts_made += 1
 
+    def _reaction(self, side: int) -> int:
+        """The frames still shown as they were before the person reacts (fewer if the side ends)."""
+        return min(self.REACTION_FRAMES, sum(1 for k, _ in self._frames if k == side))
+
     def _turn_over(self) -> None:
         side = self._frames[0][0]
-        at = min(self.REACTION_FRAMES, sum(1 for k, _ in self._frames if k == side))
+        at = self._reaction(side)
         if side == 0:  # still on the front when the back is wanted: on to the back's frames
             self._frames = self._frames[:at] + [item for item in self._frames[at:] if item[0] != side]
             self._steady_at = self._index + at + self._moving  # until the back is held still
