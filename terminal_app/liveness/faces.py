@@ -115,7 +115,6 @@ def _square_crop(rgb: np.ndarray, centre: np.ndarray, side: float, size: int) ->
 class Face:
     box: tuple[int, int, int, int]  # left, top, right, bottom in the frame
     landmarks: np.ndarray = field(repr=False)  # 68 x 2, iBUG order, frame pixels
-    presence: float = 1.0  # the face mesh's confidence that the box holds a face (0-1)
 
     @property
     def width(self) -> int:
@@ -141,14 +140,13 @@ class FaceModels:
         self._iris = _Model(files["iris"])
         self._lock = threading.Lock()
 
-    def _landmarks(self, rgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, float]:
+    def _landmarks(self, rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """The mesh's 468 points (frame pixels) in a square crop around `box`, the eyelids
-        refined by the iris model (the mesh alone follows a closing lid only part of the way),
-        and the mesh's confidence that the box holds a face."""
+        refined by the iris model (the mesh alone follows a closing lid only part of the way)."""
         left, top, right, bottom = box
         centre = np.array([(left + right) / 2, (top + bottom) / 2])
         crop, scale, corner = _square_crop(rgb, centre, MESH_CROP * max(right - left, bottom - top), MESH_INPUT)
-        points, presence = self._mesh(crop)
+        points = self._mesh(crop)[0]
         mesh = points.reshape(468, 3)[:, :2].astype(np.float64) / scale + corner
         for flipped, contour in enumerate(EYE_CONTOURS):
             outer, inner = mesh[contour[0]], mesh[contour[8]]
@@ -162,7 +160,7 @@ class FaceModels:
             if flipped:
                 lids[:, 0] = EYE_INPUT - lids[:, 0]
             mesh[list(contour)] = lids / eye_scale + eye_corner
-        return mesh, 1.0 / (1.0 + np.exp(-float(presence[0])))
+        return mesh
 
     def faces(self, frame_bgr: np.ndarray) -> list[Face]:
         """Every face in the frame with its landmarks, largest first."""
@@ -180,8 +178,7 @@ class FaceModels:
                     int(box.right() / scale),
                     int(box.bottom() / scale),
                 )
-                mesh, presence = self._landmarks(rgb, frame_box)
-                faces.append(Face(frame_box, mesh[list(MESH_FOR_68)], round(presence, 3)))
+                faces.append(Face(frame_box, self._landmarks(rgb, frame_box)[list(MESH_FOR_68)]))
         return sorted(faces, key=lambda face: face.width, reverse=True)
 
     def descriptor(self, frame_bgr: np.ndarray, face: Face) -> np.ndarray:
