@@ -186,11 +186,7 @@ def idcard_capture(source: str, side: str, as_json: bool, today) -> None:
         _fail(f"{source}: {unavailable.code}: {unavailable.message}")
     capture = CardCapture(frames, today.date() if today else date.today())
     wanted = {"front": ["front"], "back": ["back"], "any": [None], "both": ["front", "back"]}[side]
-    sides = []
-    for want in wanted:
-        sides.append(capture.capture(want))
-        if sides[-1].problem is not None:
-            break
+    sides = capture.capture_sides(wanted)
     frames.close()
     valid = len(sides) == len(wanted) and all(s.problem is None for s in sides)
     if as_json:

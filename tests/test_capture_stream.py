@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from terminal_app.capture.card_capture import NO_CARD_SEEN, CardCapture, IdCardCapture, printed_fields
-from terminal_app.capture.quality import check_frame
+from terminal_app.capture.fields import FieldError
+from terminal_app.capture.quality import QualityThresholds, _motion, check_frame
 from terminal_app.capture.reader import CardReading, read_card
 from terminal_app.capture.sources import (
     CameraSource,
@@ -26,7 +27,15 @@ from terminal_app.capture.sources import (
     open_source,
 )
 from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
-from terminal_app.capture.synthetic_photo import FRAME, LEVELS, CardHolder, Pose, held_card_frames, photograph
+from terminal_app.capture.synthetic_photo import (
+    FRAME,
+    LEVELS,
+    CardHolder,
+    Pose,
+    _Holding,
+    held_card_frames,
+    photograph,
+)
 from terminal_app.cli import main
 from terminal_app.core.engines import CaptureUnavailable
 from terminal_app.core.reasons import ReasonError
@@ -155,6 +164,16 @@ def test_each_kind_of_bad_frame_gets_its_own_instruction():
     assert _problem(photograph(FRONT, LEVELS["clean"], seed=1, pose=half_out)) in ("not_inside", "no_card")
 
 
+def test_one_corner_of_the_outline_jumping_is_not_the_card_moving():
+    """A thumb over a corner, or glare on its edge, moves that corner of the outline found from
+    one frame to the next; the card moves all four."""
+    quad = np.array([[100, 100], [500, 100], [500, 350], [100, 350]], np.float32)
+    jumped = quad.copy()
+    jumped[2] += (70, 40)  # 81 px: the mean of the four corners would be 4% of the diagonal
+    assert _motion(jumped, quad) == 0.0 < QualityThresholds().max_motion
+    assert _motion(quad + 30, quad) > QualityThresholds().max_motion
+
+
 def test_two_cards_side_by_side_are_refused():
     frame = photograph(FRONT, LEVELS["clean"], seed=2, pose=Pose((330, 360), 0.42))
     second = photograph(BACK, LEVELS["clean"], seed=2, pose=Pose((950, 360), 0.42))
@@ -184,32 +203,56 @@ def test_both_sides_are_captured_from_the_stream_and_handed_over_as_the_cards_fi
     assert back.reading.side == "back" and back.problem is None
 
 
-def test_a_reading_is_taken_only_when_another_frame_reads_every_field_the_same():
-    frames = [np.full((4, 4, 3), i, np.uint8) for i in range(3)]
-    candidates = [(True, 1.0 - i / 10, i, frame) for i, frame in enumerate(frames)]  # best first
+def frames_read_as(*readings: CardReading):
+    """Candidates (best first) and a reader that gives `readings` in turn, noting which frame it read."""
+    frames = [np.full((4, 4, 3), i, np.uint8) for i in range(len(readings))]
+    candidates = [(True, 1.0 - i / 10, i, frame) for i, frame in enumerate(frames)]
+    given = iter(readings)
+    read: list[int] = []
 
-    def reader(*names: str):
-        readings = iter([CardReading("front", {"name": name, "id_number": CARD.id_number}, []) for name in names])
-        read: list[int] = []
+    def read_frame(frame: np.ndarray) -> CardReading:
+        read.append(int(frame[0, 0, 0]))
+        return next(given)
 
-        def read_frame(frame: np.ndarray) -> CardReading:
-            read.append(int(frame[0, 0, 0]))
-            return next(readings)
+    return candidates, read_frame, read
 
-        return read_frame, read
 
+def front(errors: tuple[tuple[str, str], ...] = (), **changed: str) -> CardReading:
+    """A reading of CARD's front with fields `changed` (as misread) and `errors` (field, code)."""
+    fields = CARD.expected_fields("front") | changed
+    return CardReading("front", fields, [FieldError(name, code, code) for name, code in errors])
+
+
+def test_a_field_is_taken_only_when_another_frame_reads_it_the_same():
     capture = CardCapture(FrameListSource([]), TODAY)
-    read_frame, read = reader("秦婷", "荣婷", "秦婷")  # the second frame misread a character
+    misread = front(name="荣婷")  # a character of the name misread in the second frame
+    candidates, read_frame, read = frames_read_as(front(), misread, front())
     taken = capture._read_best(candidates, read_frame, "front", budget=3)
-    assert taken.valid and taken.fields["name"] == "秦婷" and read == [0, 1, 2]
-    read_frame, read = reader("秦婷", "荣婷")
+    assert taken.valid and taken.fields == CARD.expected_fields("front") and read == [0, 1, 2]
+    candidates, read_frame, read = frames_read_as(front(), front(name="荣婷"))
     refused = capture._read_best(candidates, read_frame, "front", budget=2)
     assert not refused.valid and [e.code for e in refused.errors] == ["readings_disagree"] and read == [0, 1]
-    read_frame, read = reader("秦婷", "秦婷")
+    candidates, read_frame, read = frames_read_as(front(), front(), front())
     assert capture._read_best(candidates, read_frame, "front", budget=3).valid and read == [0, 1]  # no third
     unconfirmed = dataclasses.replace(capture, confirm=False)
-    read_frame, read = reader("荣婷")
+    candidates, read_frame, read = frames_read_as(front(name="荣婷"))
     assert unconfirmed._read_best(candidates, read_frame, "front", budget=3).valid and read == [0]
+
+
+def test_fields_under_glare_in_one_frame_are_taken_from_the_frames_that_read_them():
+    """The name glared in the first frame, the address in the second: each is taken where it was
+    read twice, and every value taken is the card's."""
+    capture = CardCapture(FrameListSource([]), TODAY)
+    name_glared = front((("name", "glare"),), name=CARD.name[:-1])
+    address_glared = front((("address", "glare"),), address=CARD.address[:4])
+    votes = capture.new_votes()
+    for reading in (name_glared, address_glared):
+        candidates, read_frame, _ = frames_read_as(reading)
+        assert not capture._read_best(candidates, read_frame, "front", budget=1, votes=votes).valid
+    candidates, read_frame, _ = frames_read_as(front((("ethnicity", "glare"),), ethnicity="仡"))
+    taken = capture._read_best(candidates, read_frame, "front", budget=1, votes=votes)
+    assert taken.valid and taken.fields == CARD.expected_fields("front")
+    assert taken.quality["readings_combined"] == 3
 
 
 def test_told_of_glare_the_person_tilts_the_card_and_then_it_is_read():
@@ -253,6 +296,21 @@ def test_told_to_turn_the_card_over_the_person_turns_it():
     capture = IdCardCapture(holder, TODAY, on_instruction=holder.hear)
     assert printed_fields(capture.read_card()) == card.expected_fields("front") | card.expected_fields("back")
     assert "turn_over" in capture.sides[0].instructions
+
+
+def test_a_card_turned_over_in_place_is_seen_by_its_other_side():
+    """Turned over without leaving the picture or moving much (no "hold still" between): the
+    capture asked for the back sees the front, says so, and reads the back once the card looks
+    like another side."""
+    shown = [shot.draw() for shot in _Holding(FRONT, 7, "mild").shown(8)]
+    turned = [shot.draw() for shot in _Holding(BACK, 7, "mild")._moved(4, 5, 12)]  # held as the front was
+    checks: list = []
+    capture = CardCapture(FrameListSource(shown + turned), TODAY, on_check=checks.append)
+    side = capture.capture("back")
+    assert side.instructions.count("turn_over") == 1 and side.problem is None
+    assert side.reading.fields == CARD.expected_fields("back")
+    after = {c.problem.code for c in checks[len(shown) :] if c.problem}
+    assert not after & {"no_card", "moving", "not_inside", "too_far"}  # nothing but the look says it turned
 
 
 def test_a_stream_without_a_card_ends_with_a_clear_reason_and_no_reading():

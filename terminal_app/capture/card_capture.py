@@ -1,7 +1,8 @@
 """Capturing one side of the ID card from a frame source: every frame through the quality
-gate (with the instruction to show), the best good frames through OCR, and the number read
-again from other good frames when it fails its check character. `IdCardCapture` does both
-sides and hands the flow an `IdCardFields` (the capture engine of terminal_app.core.engines).
+gate (with the instruction to show), the best good frames through OCR, and each field taken
+when two frames of the card held up read it the same (`FieldVotes`): a field under glare in one
+frame is read from another once the card is tilted. `IdCardCapture` does both sides and hands
+the flow an `IdCardFields` (the capture engine of terminal_app.core.engines).
 
 Nothing here sleeps on a finite source: a video or a folder is read as fast as it decodes; a
 camera that gives no frame is waited on (`timeout_s`)."""
@@ -16,6 +17,7 @@ from datetime import date
 
 import numpy as np
 
+from terminal_app.capture.field_votes import FieldVotes
 from terminal_app.capture.fields import FieldError
 from terminal_app.capture.ocr import OcrEngine, ocr_engine
 from terminal_app.capture.quality import (
@@ -28,7 +30,9 @@ from terminal_app.capture.quality import (
     TOO_FAR,
     FrameCheck,
     QualityThresholds,
+    card_look,
     check_frame,
+    look_alike,
 )
 from terminal_app.capture.reader import CardReading, read_card
 from terminal_app.capture.sources import FrameSource
@@ -43,6 +47,7 @@ NOT_READ = Reason("card_not_read", "未能读取证件，请重新放好", "the 
 NO_CARD_SEEN = Reason("no_card_seen", "未看到身份证", "no ID card was seen")
 SOFT = (GLARE, BLURRED, TILTED)  # a frame with only this wrong may still read: tried when nothing better comes
 CHANGE = (NO_CARD, MOVING, NOT_INSIDE, TOO_FAR)  # the card was moved (turned over, say)
+OTHER_SIDE = 0.5  # `look_alike` below this, two frames in a row: the card was turned over
 
 
 @dataclass
@@ -81,16 +86,19 @@ class CardCapture:
     good_frames: int = 3  # good frames gathered before the best is read
     patience: int = 8  # or this many frames with only a soft problem (glare, blur, tilt): read the best anyway
     max_reads: int = 6  # OCR passes per side, re-reads and confirmations included
-    confirm: bool = True  # a valid reading is taken when a second frame reads it the same
+    confirm: bool = True  # a field is taken when a second frame reads it the same (False: one valid reading)
     max_frames: int = 300
     timeout_s: float = 30.0  # a camera giving no frame for this long: give up
     on_check: Callable[[FrameCheck], None] | None = None  # the UI's preview hook
     on_instruction: Callable[[Reason], None] | None = None  # the UI's hook: show and speak it
     settle_frames: int = 8  # after a reading refused for glare, frames given to the person to tilt the card
 
-    def capture(self, side: str | None = None, county: str | None = None) -> SideCapture:
+    def capture(
+        self, side: str | None = None, county: str | None = None, votes: FieldVotes | None = None
+    ) -> SideCapture:
         """Read the `side` ("front", "back" or None for either) from the next frames; `county`
-        is the front's number's county when the back follows it."""
+        is the front's number's county when the back follows it; `votes`, the card's readings
+        so far (of either side: the other side's are kept for its turn)."""
         engine = self.engine or ocr_engine()
         started = time.perf_counter()
         result = SideCapture(None)
@@ -98,8 +106,12 @@ class CardCapture:
         last_try: tuple[float, np.ndarray] | None = None  # the best frame with a card, if the stream ends
         previous: FrameCheck | None = None
         awaiting_change = False  # after "turn the card over": the same side is still being held up
+        turned_from: np.ndarray | None = None  # the look of the side read when told to turn it over
+        looks_other = 0  # frames in a row since then whose card looks like another side
         settling = 0  # frames still to pass after "tilt the card" before frames are gathered again
-        valid: list[CardReading] = []  # valid readings of this side not yet read the same a second time
+        votes = self.new_votes() if votes is None else votes  # the card's readings, field by field
+        if side is not None and (earlier := votes.combined(side)) is not None:  # read while the other was asked for
+            return SideCapture(earlier, ms=(time.perf_counter() - started) * 1000)
         last_frame_at = time.monotonic()
 
         def show(reason: Reason) -> None:
@@ -130,8 +142,9 @@ class CardCapture:
                 self.on_check(check)
             if check.problem is not None:
                 show(check.problem)
-            if awaiting_change:
-                awaiting_change = check.problem not in CHANGE
+            if awaiting_change:  # turned over when it moves or goes, or when another side shows
+                looks_other = looks_other + 1 if _looks_other(check, turned_from) else 0
+                awaiting_change = check.problem not in CHANGE and looks_other < 2
                 continue
             if settling:
                 settling -= 1
@@ -145,14 +158,15 @@ class CardCapture:
             good = sum(1 for item in candidates if item[0])
             if good < self.good_frames and len(candidates) < self.patience:
                 continue
-            reading = self._read_best(candidates, read, side, min(3, self.max_reads - result.frames_read), valid)
+            reading = self._read_best(candidates, read, side, min(3, self.max_reads - result.frames_read), votes)
             result.reading = reading
             candidates.clear()
             if reading.valid and side in (None, reading.side):
                 break
             if reading.side in ("front", "back") and side not in (None, reading.side):
                 show(TURN_OVER)
-                awaiting_change = True
+                awaiting_change, looks_other = True, 0
+                turned_from = card_look(reading.card) if reading.card is not None else None
                 last_try = None
             elif result.frames_read >= self.max_reads:
                 break
@@ -162,6 +176,9 @@ class CardCapture:
         wanted = result.reading is not None and side in (None, result.reading.side)
         if not wanted and last_try is not None:  # the stream ended before a good frame: try the best one
             result.reading = read(last_try[1])
+            if result.reading.side in ("front", "back"):
+                votes.add(result.reading)
+                result.reading = votes.combined(result.reading.side) or result.reading
         result.ms = (time.perf_counter() - started) * 1000
         if result.reading is None:
             result.problem = NO_CARD_SEEN if last_try is None else NOT_READ
@@ -169,43 +186,63 @@ class CardCapture:
             result.problem = NOT_READ
         return result
 
+    def capture_sides(self, sides: list[str | None]) -> list[SideCapture]:
+        """The `sides` in turn, of one card: one set of votes (what was read of a side before its
+        turn counts), and a side after the front read with the front's number's county. Stops
+        at the first side not read."""
+        votes = self.new_votes()
+        county: str | None = None
+        captured: list[SideCapture] = []
+        for side in sides:
+            captured.append(result := self.capture(side, county, votes))
+            if result.problem is not None or result.reading is None:
+                break
+            if result.reading.side == "front":
+                region = lookup_region(result.reading.fields["id_number"][:6])
+                county = region.name if region else None
+                votes.for_county(county)
+        return captured
+
+    def new_votes(self) -> FieldVotes:
+        """Votes for a new card, as many a field as `confirm` asks."""
+        return FieldVotes(self.today, needed=2 if self.confirm else 1)
+
     def _read_best(
         self,
         candidates: list[tuple[bool, float, int, np.ndarray]],
         read: Callable[[np.ndarray], CardReading],
         side: str | None,
         budget: int,
-        valid: list[CardReading] | None = None,
+        votes: FieldVotes | None = None,
     ) -> CardReading:
-        """OCR the best frame (good ones first, then by score); while a field fails (the number
-        its check character, say), the next best: another frame's blur and noise fall elsewhere.
-        Not after glare: the lamp's reflection stays put while the card is held still, so the
-        person is asked to tilt it instead. A valid reading is taken only when another frame
-        reads every field the same (`confirm`; `valid` holds the side's earlier unconfirmed
-        ones, from other holds too): a misread character is the frame's noise and seldom comes
-        twice. A reading is never merged from several frames."""
+        """OCR the best frame (good ones first, then by score), then the next best, until the
+        readings agree on every field of the side (`votes`, which hold the card's earlier
+        readings too): another frame's blur and noise fall elsewhere, and a misread character
+        seldom comes twice. Not after glare: the lamp's reflection stays put while the card is
+        held still, so the person is asked to tilt it instead. A reading of the side not yet
+        agreed on by a second one carries `UNCONFIRMED`."""
         ranked = sorted(candidates, key=lambda item: (not item[0], -item[1], item[2]))
-        valid = [] if valid is None else valid
-
-        def confirmed(reading: CardReading) -> bool:
-            return not self.confirm or any(other.fields == reading.fields for other in valid)
-
-        reading = read(ranked[0][3])
-        for *_, frame in ranked[1 : max(1, budget)]:
-            if reading.side not in ("front", "back") or side not in (None, reading.side) or _glared(reading):
-                break
-            if reading.valid:
-                if confirmed(reading):
-                    return reading
-                valid.append(reading)
+        votes = self.new_votes() if votes is None else votes
+        for *_, frame in ranked[: max(1, budget)]:
             reading = read(frame)
-        if reading.valid and side in (None, reading.side) and not confirmed(reading):
-            valid.append(dataclasses.replace(reading, errors=[]))
-            reading.errors.append(UNCONFIRMED)  # not read the same twice: the next frames are read
+            votes.add(reading)  # the other side's reading too: it counts when that side is asked for
+            if reading.side not in ("front", "back") or side not in (None, reading.side):
+                return reading
+            if (combined := votes.combined(reading.side)) is not None:
+                return combined
+            if _glared(reading):
+                return reading
+        if reading.valid:  # valid, but no second frame has read it the same yet
+            return dataclasses.replace(reading, errors=[UNCONFIRMED])
         return reading
 
 
 UNCONFIRMED = FieldError("card", "readings_disagree", "two readings of the card disagreed: hold it still")
+
+
+def _looks_other(check: FrameCheck, turned_from: np.ndarray | None) -> bool:
+    """Whether the frame's card looks like another side than the one the person was told to turn."""
+    return check.look is not None and turned_from is not None and look_alike(check.look, turned_from) < OTHER_SIDE
 
 
 def _glared(reading: CardReading) -> bool:
@@ -266,14 +303,11 @@ class IdCardCapture:
         capture = CardCapture(
             self.source, self.today, self.engine, timeout_s=self.timeout_s, on_instruction=self.on_instruction
         )
-        front = capture.capture("front")
-        self.sides.append(front)
-        self._raise_if_failed(front)
-        assert front.reading is not None  # read and valid: the number's region is known
-        region = lookup_region(front.reading.fields["id_number"][:6])
-        back = capture.capture("back", region.name if region else None)
-        self.sides.append(back)
-        self._raise_if_failed(back)
+        self.sides = capture.capture_sides(["front", "back"])
+        for side in self.sides:
+            self._raise_if_failed(side)
+        front, back = self.sides
+        assert front.reading is not None and back.reading is not None  # read and valid
         return id_card_fields(front.reading, back.reading)
 
     def _raise_if_failed(self, side: SideCapture) -> None:

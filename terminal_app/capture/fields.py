@@ -332,7 +332,6 @@ _BIRTH_LINE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 
 def read_front(placed: list[Placed], today: date, number: str | None = None) -> CardFields:
     fields: dict[str, str] = {}
-    errors: list[FieldError] = []
     value_right = 53.0  # the photo starts at 54 mm
     name = _band(placed, 4.0, 10.5, 13.0, value_right)
     fields["name"] = _strip("".join(p.text for p in name), "姓名")
@@ -356,18 +355,31 @@ def read_front(placed: list[Placed], today: date, number: str | None = None) -> 
     fields["id_number"] = number or normalise_number(number_text)
     check = validate_id_number(fields["id_number"], today=today, min_age=0, max_age=200)
     fields["address"] = correct_division(address, check.region.address_prefix if check.valid and check.region else None)
+    return CardFields("front", fields, front_errors(fields, today))
 
-    for key in ("name", "sex", "ethnicity", "birth_date", "address"):
-        if not fields[key]:
+
+FRONT_FIELDS = ("name", "sex", "ethnicity", "birth_date", "address", "id_number")
+BACK_FIELDS = ("authority", "valid_from", "valid_to")
+
+
+def front_errors(fields: dict[str, str], today: date) -> list[FieldError]:
+    """What is wrong with the portrait side's fields as read: a field missing, an ethnicity that
+    is none of the 56, a number that does not validate, a birth date or sex that disagrees with
+    the number."""
+    errors = []
+    for key in FRONT_FIELDS[:-1]:
+        if not fields.get(key):
             errors.append(FieldError(key, "not_read", f"the {key.replace('_', ' ')} could not be read"))
-    if fields["ethnicity"] and fields["ethnicity"] not in ETHNIC_GROUPS:
+    if fields.get("ethnicity") and fields["ethnicity"] not in ETHNIC_GROUPS:
         errors.append(FieldError("ethnicity", "not_read", f"{fields['ethnicity']!r} is not one of the 56 groups"))
+    check = validate_id_number(fields.get("id_number", ""), today=today, min_age=0, max_age=200)
     if not check.valid:
         errors.append(FieldError("id_number", check.reason.code, check.reason.en))
     else:
-        for problem in printed_field_mismatches(check, birth_date=birth_date, sex=SEX.get(fields["sex"])):
+        birth_date = date.fromisoformat(fields["birth_date"]) if fields.get("birth_date") else None
+        for problem in printed_field_mismatches(check, birth_date=birth_date, sex=SEX.get(fields.get("sex", ""))):
             errors.append(FieldError(problem.code.removesuffix("_mismatch"), problem.code, problem.en))
-    return CardFields("front", fields, errors)
+    return errors
 
 
 _DATE = re.compile(r"(\d{1,4})\.?(\d{2})\.?(\d{2})")
@@ -433,21 +445,38 @@ def read_back(placed: list[Placed], today: date, county: str | None = None) -> C
     is taken when the name read is it with one or two characters left out. An authority line
     the recogniser ran into the validity dates is split at the authority's end."""
     fields: dict[str, str] = {}
-    errors: list[FieldError] = []
     authority = _strip("".join(p.text for p in _band(placed, 36.5, 43.5, 26.0, CARD_MM[0])), "签发机关")
     ended = _AUTHORITY_END.match(authority)
     rest = authority[ended.end() :] if ended else ""
-    fields["authority"] = ended.group(1) if ended else authority
-    if fields["authority"].endswith("公安局"):
-        name = fields["authority"].removesuffix("公安局")
-        if county and name != county and dropped_from(name, county):
-            name = county  # 城区 of 郾城区, 维西族自治县 of 维西傈僳族自治县: its rare characters were lost
-        fields["authority"] = snap(name, county_names(), prefer=county) + "公安局"
+    fields["authority"] = county_authority(ended.group(1) if ended else authority, county)
     period = rest + _strip("".join(p.text for p in _band(placed, 43.5, 54.0, 0.0, CARD_MM[0])), "有效期限")
     start, end = read_period(period, today)
     fields["valid_from"] = start.isoformat() if start else ""
     fields["valid_to"] = end if isinstance(end, str) else (end.isoformat() if end else "")
-    if not fields["authority"].endswith(AUTHORITY_SUFFIXES):
+    return CardFields("back", fields, back_errors(fields, today))
+
+
+def county_authority(authority: str, county: str | None) -> str:
+    """A county public-security bureau's name as read, snapped to a county's name (to `county`'s,
+    the front's number's, when it is one of several one character off, or when the name read is
+    it with characters left out). Applied again with a county to one snapped without, it gives
+    what reading with the county gave: a name snapped alone was the only one near."""
+    if not authority.endswith("公安局"):
+        return authority
+    name = authority.removesuffix("公安局")
+    if county and name != county and dropped_from(name, county):
+        name = county  # 城区 of 郾城区, 维西族自治县 of 维西傈僳族自治县: its rare characters were lost
+    return snap(name, county_names(), prefer=county) + "公安局"
+
+
+def back_errors(fields: dict[str, str], today: date) -> list[FieldError]:
+    """What is wrong with the emblem side's fields as read: no authority, no period, a period
+    that ends before it starts, a card expired or not yet valid."""
+    errors = []
+    start = date.fromisoformat(fields["valid_from"]) if fields.get("valid_from") else None
+    to = fields.get("valid_to", "")
+    end: date | str | None = to if to == LONG_TERM else (date.fromisoformat(to) if to else None)
+    if not fields.get("authority", "").endswith(AUTHORITY_SUFFIXES):
         errors.append(FieldError("authority", "not_read", "the issuing authority could not be read"))
     if start is None or end is None:
         errors.append(FieldError("valid_to", "not_read", "the validity period could not be read"))
@@ -458,7 +487,7 @@ def read_back(placed: list[Placed], today: date, county: str | None = None) -> C
             errors.append(FieldError("valid_to", "expired", f"the card expired on {end.isoformat()}"))
     if start is not None and start > today:
         errors.append(FieldError("valid_from", "not_yet_valid", "the card's validity starts in the future"))
-    return CardFields("back", fields, errors)
+    return errors
 
 
 def read_fields(

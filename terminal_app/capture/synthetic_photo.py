@@ -5,6 +5,7 @@ benchmark use (clean, mild, medium, hard). Deterministic for a seed."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import cv2
@@ -203,9 +204,25 @@ def _motion_blur(frame: np.ndarray, length: int) -> np.ndarray:
     return cv2.filter2D(frame, -1, kernel)
 
 
+@dataclass(frozen=True)
+class Shot:
+    """One frame of a person holding a card, planned (every random draw made) and drawn when
+    asked: a person who holds a side until told to turn it costs only the frames shown."""
+
+    holding: _Holding
+    pose: Pose | None  # None: the empty counter
+    seed: int
+    blur: int = 0  # motion blur along the move, in pixels
+
+    def draw(self) -> np.ndarray:
+        h = self.holding
+        frame = photograph(h.card if self.pose else None, h.d, self.seed, self.pose, h.counter)
+        return _motion_blur(frame, self.blur) if self.blur else frame
+
+
 class _Holding:
     """One person's way of holding one card under a level: the same counter, angle, far edge,
-    thumb and lamp throughout, unless they tilt the card (`tilted`)."""
+    thumb and lamp throughout, unless they tilt the card (`tilted`). Its methods plan `Shot`s."""
 
     def __init__(self, card_bgr: np.ndarray, seed: int, level: str):
         self.rng = rng = np.random.default_rng(seed)
@@ -215,16 +232,16 @@ class _Holding:
         self.held = {"thumb_corner": int(rng.integers(0, 4)), "glare_at": tuple(rng.uniform(-0.3, 0.3, 2))}
         self.close = max(self.d.card_width, 0.58)
         self.counter = _counter(rng, self.d.clutter)  # the same counter all along
-        self.offset = 0  # frames drawn: each is photographed with its own seed
+        self.offset = 0  # frames planned: each is photographed with its own seed
 
-    def frame(self, pose: Pose | None) -> np.ndarray:
+    def frame(self, pose: Pose | None, blur: int = 0) -> Shot:
         self.offset += 1
-        return photograph(self.card if pose else None, self.d, self.seed * 1000 + self.offset - 1, pose, self.counter)
+        return Shot(self, pose, self.seed * 1000 + self.offset - 1, blur)
 
     def pose(self, centre: tuple[float, float], width: float | None = None) -> Pose:
         return Pose(centre, width or self.close, self.angle, self.d.tilt, self.far_edge, **self.held)
 
-    def steady(self, count: int) -> list[np.ndarray]:
+    def steady(self, count: int) -> list[Shot]:
         """Held still in the middle of the frame, a pixel of jitter."""
         width, height = FRAME
         frames = []
@@ -233,31 +250,31 @@ class _Holding:
             frames.append(self.frame(self.pose((width / 2 + jitter[0], height / 2 + jitter[1]))))
         return frames
 
-    def tilted(self, steady: int) -> list[np.ndarray]:
-        """Told of glare: the card tipped a few degrees, two frames blurred by the move, then held.
-        A reflection turns by twice the card's tilt, so the lamp's spot moves a third to two
-        thirds of the card in some direction: often off the card, sometimes onto other text."""
-        self.angle += float(self.rng.uniform(-5, 5))
+    def tilted(self, steady: int) -> list[Shot]:
+        """Told of glare: the card tipped a few degrees (within the level's rotation), two frames
+        blurred by the move, then held. A reflection turns by twice the card's tilt, so the
+        lamp's spot moves a third to two thirds of the card in some direction: often off the
+        card, sometimes onto other text."""
+        limit = self.d.rotation_deg
+        self.angle = float(np.clip(self.angle + self.rng.uniform(-5, 5), -limit, limit))
         direction = float(self.rng.uniform(0, 2 * np.pi))
         step = float(self.rng.uniform(1 / 3, 2 / 3)) * np.array([np.cos(direction), np.sin(direction)])
         self.held = {**self.held, "glare_at": tuple(np.array(self.held["glare_at"]) + step)}
         return self._moved(12, 9, steady)
 
-    def turned_back(self, steady: int) -> list[np.ndarray]:
+    def turned_back(self, steady: int) -> list[Shot]:
         """Told to turn the card over: turned to this side again, two frames blurred by the
         move, then held as before."""
         return self._moved(20, 15, steady)
 
-    def _moved(self, step_px: int, blur: int, steady: int) -> list[np.ndarray]:
+    def _moved(self, step_px: int, blur: int, steady: int) -> list[Shot]:
         """Two frames of the card moving back into the middle, `step_px` a frame, blurred by the
         move, then held still for `steady` frames."""
         width, height = FRAME
-        moving = [
-            _motion_blur(self.frame(self.pose((width / 2 + step_px * (2 - i), height / 2))), blur) for i in range(2)
-        ]
+        moving = [self.frame(self.pose((width / 2 + step_px * (2 - i), height / 2)), blur) for i in range(2)]
         return moving + self.steady(steady)
 
-    def shown(self, steady: int) -> list[np.ndarray]:
+    def shown(self, steady: int) -> list[Shot]:
         """The card shown: the empty counter, the card too far away, half out of the picture,
         moving into place (blurred by the motion), then held still for `steady` frames."""
         width, height = FRAME
@@ -265,13 +282,13 @@ class _Holding:
         frames += [self.frame(self.pose((width / 2 + 10 * i, height / 2), 0.3)) for i in range(2)]
         frames += [self.frame(self.pose((width * 0.92, height / 2 + 20 * i))) for i in range(2)]
         for i in range(3):  # sliding in from the right, 45 px a frame
-            frames.append(_motion_blur(self.frame(self.pose((width / 2 + 45 * (3 - i), height / 2))), 21))
+            frames.append(self.frame(self.pose((width / 2 + 45 * (3 - i), height / 2)), 21))
         return frames + self.steady(steady)
 
 
 def held_card_frames(card_bgr: np.ndarray, *, seed: int, level: str = "mild", steady: int = 8) -> list[np.ndarray]:
     """A person showing the card to the camera (`_Holding.shown`) under the level's degradations."""
-    return _Holding(card_bgr, seed, level).shown(steady)
+    return [shot.draw() for shot in _Holding(card_bgr, seed, level).shown(steady)]
 
 
 SIDE_SEED_STEP = 50  # side k of a card shown with seed s is held as `held_card_frames` holds it with s + 50 k
@@ -289,29 +306,34 @@ def held_sides_frames(sides: list[np.ndarray], *, seed: int, level: str = "mild"
 class CardHolder:
     """A person showing the card's sides in turn (as `held_sides_frames`) who does what the
     screen says: told of glare, after a moment they tilt the card (`_Holding.tilted`), up to
-    `tilts` times a side, and hold it there until that side's frames run out; told to turn the
-    card over, they turn it (once a side): from the front to the back at once, and from the
-    back (turned to before the front was read) to the front, then to the back again. A frame
-    source for the capture (terminal_app.capture.sources.FrameSource), its `hear` the capture's
-    instruction hook. The tilted and turned frames are drawn up front, so reading the source
-    costs the capture nothing."""
+    `tilts` times a side, and hold it there; told to turn the card over, they turn it (once a
+    side): from the front to the back at once, and from the back (turned to before the front
+    was read) to the front, then to the back again. Each hold lasts `hold` frames (`STEADY`, half
+    a second), after which they go on to the next side untold. A frame source for the capture
+    (terminal_app.capture.sources.FrameSource), its `hear` the capture's instruction hook.
+    Frames are planned up front and drawn when read; `drawing_ms` is the time that took, which
+    is not the capture's."""
 
     REACTION_FRAMES = 5  # a third of a second at 15 fps between the instruction and the move
     STEADY = 8
 
-    def __init__(self, sides: list[np.ndarray], *, seed: int, level: str = "mild", tilts: int = 2):
+    def __init__(
+        self, sides: list[np.ndarray], *, seed: int, level: str = "mild", tilts: int = 2, hold: int | None = None
+    ):
         self.fps, self.status = FOLDER_FPS, STREAMING
-        self._frames: list[tuple[int, np.ndarray]] = []  # (side, frame) still to show
-        self._tilts: list[list[list[np.ndarray]]] = []  # each side's tilted segments, in order
-        self._again: list[list[np.ndarray]] = []  # each side turned to once more, when told to
+        hold = hold or self.STEADY
+        self._frames: list[tuple[int, Shot]] = []  # (side, frame) still to show
+        self._tilts: list[list[list[Shot]]] = []  # each side's tilted segments, in order
+        self._again: list[list[Shot]] = []  # each side turned to once more, when told to
         for k, card in enumerate(sides):
             holding = _Holding(card, seed + SIDE_SEED_STEP * k, level)
-            shown = holding.shown(self.STEADY)
-            self._moving = len(shown) - self.STEADY  # frames of a side being shown before it is held still
+            shown = holding.shown(hold)
+            self._moving = len(shown) - hold  # frames of a side being shown before it is held still
             self._frames += [(k, frame) for frame in shown]
-            self._tilts.append([holding.tilted(self.STEADY) for _ in range(tilts)])
-            self._again.append(holding.turned_back(self.STEADY) if tilts else [])
+            self._tilts.append([holding.tilted(hold) for _ in range(tilts)])
+            self._again.append(holding.turned_back(hold) if tilts else [])
         self._listens = tilts > 0  # with no tilts to make, the person hears nothing (a recording)
+        self.drawing_ms = 0.0
         self._index = 0
         self._steady_at = 0  # the frame from which the current hold is still (a tilt is heard only then)
         self.tilts_made = 0
@@ -328,8 +350,10 @@ class CardHolder:
         if not self._frames:
             self.status = ENDED
             return None
-        _, image = self._frames.pop(0)
-        frame = Frame(image, self._index, self._index * 1000 / self.fps)
+        _, shot = self._frames.pop(0)
+        started = time.perf_counter()
+        frame = Frame(shot.draw(), self._index, self._index * 1000 / self.fps)
+        self.drawing_ms += (time.perf_counter() - started) * 1000
         self._index += 1
         return frame
 

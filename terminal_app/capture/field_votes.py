@@ -1,0 +1,110 @@
+"""One side of one card read from several frames, field by field. Under glare no single frame
+may show every field: the lamp's spot burns out the name in one and, once the card is tilted,
+the address in the next. Each reading that read its side's key cleanly (the front's number,
+valid; the back's authority) votes for the values of the fields it read cleanly (no error of
+its own on them), and a field's value is taken when `needed` readings read it the same and more
+often than any other value: a misread character is one frame's noise and seldom comes twice.
+The values taken are then checked together by the same rules as one reading's (`front_errors`,
+`back_errors`): the number validates, the birth date and sex agree with it.
+
+The votes are for one card, both its sides (a person may turn the card before the screen asks,
+and what was read of the other side then counts when that side's turn comes). A reading whose
+key differs from the one voted for starts that side's votes again: it is another card. A
+reading that did not read its key votes for nothing: what it read cannot be tied to the card,
+and frames of one hold can misread a field the same way (仡佬 for 仫佬, three frames running,
+each with the number cut short)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from terminal_app.capture.fields import BACK_FIELDS, FRONT_FIELDS, back_errors, county_authority, front_errors
+from terminal_app.capture.reader import CardReading
+
+SIDE_FIELDS = {"front": FRONT_FIELDS, "back": BACK_FIELDS}
+KEYS = {"front": "id_number", "back": "authority"}
+# An error on one field that puts another in doubt too: the validity line's glare (or a date not
+# read on it) covers both of its dates.
+ALSO_DOUBTED = {"valid_to": ("valid_from",)}
+REFUSING = ("photocopy",)  # a card-level finding no later frame outvotes
+
+
+def voted_fields(reading: CardReading) -> dict[str, str]:
+    """The fields of `reading` it read cleanly: each with a value and no error of its own, nor
+    one that puts it in doubt; none at all for a reading with an error about the whole card, or
+    one that did not read its side's key cleanly."""
+    if reading.side not in SIDE_FIELDS or any(e.field in ("card", "side") for e in reading.errors):
+        return {}
+    doubted = {e.field for e in reading.errors}
+    doubted |= {other for e in reading.errors for other in ALSO_DOUBTED.get(e.field, ())}
+    if any(e.code.endswith("_mismatch") for e in reading.errors):
+        doubted.add("id_number")  # a birth date or sex that disagrees with it: the number may be the misread
+    fields = reading.fields
+    clean = {key: fields[key] for key in SIDE_FIELDS[reading.side] if fields.get(key) and key not in doubted}
+    return clean if KEYS[reading.side] in clean else {}
+
+
+@dataclass
+class FieldVotes:
+    """The readings of the card held up now, and what they agree on."""
+
+    today: date
+    needed: int = 2  # readings that must read a value the same (1: the first clean reading is taken)
+    readings: list[CardReading] = field(default_factory=list)
+    refused: bool = False  # a reading found something about the whole card (a photocopy): nothing is taken
+
+    def clear(self, side: str | None = None) -> None:
+        """Forget the readings of `side` (None: of both, and any refusal)."""
+        self.readings = [r for r in self.readings if side is not None and r.side != side]
+        self.refused = self.refused and side is not None
+
+    def add(self, reading: CardReading) -> None:
+        if any(e.code in REFUSING for e in reading.errors):
+            self.refused = True
+        if reading.side not in SIDE_FIELDS:
+            return
+        key = KEYS[reading.side]
+        value = voted_fields(reading).get(key)
+        same_side = [r for r in self.readings if r.side == reading.side]
+        if value and any(voted_fields(r).get(key) not in (None, value) for r in same_side):
+            self.clear(reading.side)  # another card's: the side's votes so far were not for this one
+        self.readings.append(reading)
+
+    def for_county(self, county: str | None) -> None:
+        """The front's number is known: the back's readings made before it had no county to
+        snap the authority's name to (`county_authority`)."""
+        for reading in self.readings:
+            if reading.side == "back" and reading.fields.get("authority"):
+                reading.fields["authority"] = county_authority(reading.fields["authority"], county)
+
+    def taken(self, side: str) -> dict[str, str] | None:
+        """Each of the side's fields as the readings agree on it, or None while one is not agreed."""
+        counts: dict[str, Counter[str]] = {key: Counter() for key in SIDE_FIELDS[side]}
+        for reading in self.readings:
+            if reading.side == side:
+                for key, value in voted_fields(reading).items():
+                    counts[key][value] += 1
+        fields = {}
+        for key, count in counts.items():
+            ranked = count.most_common(2)
+            if not ranked or ranked[0][1] < self.needed or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+                return None
+            fields[key] = ranked[0][0]
+        return fields
+
+    def combined(self, side: str) -> CardReading | None:
+        """A valid reading of `side` made of the values agreed on, when every field is and they
+        pass the side's checks together; its card image (the portrait's source) is that of the
+        reading that agrees with the most of them."""
+        if self.refused or side not in SIDE_FIELDS or (fields := self.taken(side)) is None:
+            return None
+        errors = front_errors(fields, self.today) if side == "front" else back_errors(fields, self.today)
+        if errors:
+            return None
+        own = [r for r in self.readings if r.side == side]
+        best = max(own, key=lambda r: sum(voted_fields(r).get(key) == value for key, value in fields.items()))
+        quality = {**best.quality, "readings_combined": sum(1 for r in own if voted_fields(r))}
+        return dataclasses.replace(best, fields=dict(fields), errors=[], quality=quality)
