@@ -12,7 +12,7 @@ from datetime import date
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from terminal_app.capture.fields import (
     Placed,
@@ -28,6 +28,7 @@ from terminal_app.capture.synthetic_card import (
     CARD_PX,
     ETHNIC_GROUPS,
     LONG_TERM,
+    PX_PER_MM,
     draw_back,
     draw_front,
     make_cards,
@@ -269,6 +270,20 @@ def test_a_row_that_holds_no_groups_name_is_left_unread_never_guessed(printed):
     reading = read_card(photographed(bgr(draw_front(card)), seed=5), today=TODAY)
     assert not reading.valid and [(e.field, e.code) for e in reading.errors] == [("ethnicity", "not_read")]
     assert reading.quality["ethnicity_by_names"] is False
+
+
+def test_a_lone_sex_character_the_detector_missed_is_read_by_scoring_its_row():
+    """Card 224 of the benchmark's mild photographs: the detector finds the label 性别 and not the
+    男 beside it. The row holds one character's ink, and 男 scores far ahead of 女."""
+    card = make_cards(225, seed=2026, today=TODAY)[224]
+    reading = read_card(photograph(bgr(draw_front(card)), LEVELS["mild"], seed=224), today=TODAY)
+    assert reading.valid and reading.fields == card.expected_fields("front")
+    assert reading.quality["sex_by_names"] is True
+    unprinted = draw_front(CARDS[0])
+    ImageDraw.Draw(unprinted).rectangle([round(v * PX_PER_MM) for v in (16.0, 12.2, 21.0, 16.0)], fill=(236, 242, 240))
+    blank = read_card(photographed(bgr(unprinted), seed=5), today=TODAY)
+    assert [(e.field, e.code) for e in blank.errors] == [("sex", "not_read")]  # no ink: nothing scored
+    assert blank.quality["sex_by_names"] is False
 
 
 def test_the_ctc_likelihood_sums_every_alignment_of_the_labels():

@@ -231,9 +231,14 @@ def ethnicity_candidates(ink_width_mm: float) -> dict[str, str]:
     return {name: spelled for name, spelled in ETHNICITY_SPELLINGS.items() if len(name) == count}
 
 
-def ethnicity_from_scores(candidates: dict[str, str], scores: dict[str, float]) -> str:
-    """The group whose name the ethnicity's row holds, from `word_scores` of the candidates'
-    spellings, or "" when no name is both likely and well ahead of the others."""
+def sex_candidates(ink_width_mm: float) -> dict[str, str]:
+    """男 and 女 when the sex's row holds one character's ink, else none."""
+    return {"男": "男", "女": "女"} if characters_spanning(ink_width_mm) == 1 else {}
+
+
+def word_from_scores(candidates: dict[str, str], scores: dict[str, float]) -> str:
+    """The candidate (an ethnic group's name, a sex) a row holds, from `word_scores` of the
+    candidates' spellings, or "" when none is both likely and well ahead of the others."""
     ranked = sorted(((score, name) for name, spelled in candidates.items()
                      if (score := scores.get(spelled)) is not None), reverse=True)  # fmt: skip
     if not ranked or ranked[0][0] < NAME_MIN_LOG_LIKELIHOOD:

@@ -20,9 +20,11 @@ from terminal_app.capture.fields import (
     CardFields,
     FieldError,
     ethnicity_candidates,
-    ethnicity_from_scores,
+    front_errors,
     normalise_number,
     read_fields,
+    sex_candidates,
+    word_from_scores,
 )
 from terminal_app.capture.ocr import OcrEngine, OcrLine, ocr_engine
 from terminal_app.capture.quality import QualityThresholds, judge_card
@@ -34,6 +36,11 @@ MAX_PIXELS = 40_000_000
 MIN_SIDE = 200  # a card smaller than this in a frame cannot be read
 NUMBER_LINE_MM = (20.0, 41.5, 85.6, 52.5)  # left, top, right, bottom
 ETHNICITY_MM = (35.5, 12.0, 49.0, 16.0)  # the ethnicity's value, as tight as it is read by the names
+SEX_MM = (15.5, 12.0, 21.0, 16.0)  # the sex's value, one character
+# Front fields with few possible values, read by scoring each against their row when the
+# detector found no text there (傈僳 is read as nothing; a lone 男 can be missed): the row's box
+# and the candidates its ink's width allows.
+BY_NAMES = {"ethnicity": (ETHNICITY_MM, ethnicity_candidates), "sex": (SEX_MM, sex_candidates)}
 # The rows the values of the fields nothing else checks are printed on (left, top, right,
 # bottom, mm; the address's three possible lines). Under a burnt-out glare spot their text is
 # gone, and what is read there is the rest of it: a name or an address with characters missing.
@@ -252,16 +259,19 @@ def read_card(
         if again and validate_id_number(again, today=today, min_age=0, max_age=200).valid:
             result = read_fields(lines, CARD_PX[0], CARD_PX[1], today, number=again)
         quality["number_reread"] = True
-    if result.side == "front" and any(e.field == "ethnicity" for e in result.errors):
+    unread = [key for key in BY_NAMES if any(e.field == key and e.code == "not_read" for e in result.errors)]
+    if result.side == "front" and unread:
         began = time.perf_counter()
-        row = printed_area(card, result.to_printed, ETHNICITY_MM)
-        candidates = ethnicity_candidates(ink_width_mm(row))
-        ethnicity = ethnicity_from_scores(candidates, engine.word_scores(row, candidates.values()))
+        for key in unread:
+            box, candidates_for = BY_NAMES[key]
+            row = printed_area(card, result.to_printed, box)
+            candidates = candidates_for(ink_width_mm(row))
+            value = word_from_scores(candidates, engine.word_scores(row, candidates.values()))
+            if value:
+                result.fields[key] = value
+            quality[f"{key}_by_names"] = bool(value)
         ocr_ms += (time.perf_counter() - began) * 1000
-        if ethnicity:
-            result.fields["ethnicity"] = ethnicity
-            result.errors = [e for e in result.errors if e.field != "ethnicity"]
-        quality["ethnicity_by_names"] = bool(ethnicity)
+        result.errors = front_errors(result.fields, today)  # a sex read so must agree with the number too
     timings["ocr"] = round(ocr_ms, 1)
     timings["fields"] = round((time.perf_counter() - started) * 1000 - ocr_ms, 1)
     quality["upside_down"] = upside_down
