@@ -207,7 +207,7 @@ def _motion_blur(frame: np.ndarray, length: int) -> np.ndarray:
 @dataclass(frozen=True)
 class Shot:
     """One frame of a person holding a card, planned (every random draw made) and drawn when
-    asked: a person who holds a side until told to turn it costs only the frames shown."""
+    asked: the tilts and turns a person is never told to make cost nothing."""
 
     holding: _Holding
     pose: Pose | None  # None: the empty counter
@@ -308,8 +308,8 @@ class CardHolder:
     screen says: told of glare, after a moment they tilt the card (`_Holding.tilted`), up to
     `tilts` times a side, and hold it there; told to turn the card over, they turn it (once a
     side): from the front to the back at once, and from the back (turned to before the front
-    was read) to the front, then to the back again. Each hold lasts `hold` frames (`STEADY`, half
-    a second), after which they go on to the next side untold. A frame source for the capture
+    was read) to the front, then to the back again. Each hold lasts `STEADY` frames (half a
+    second), after which they go on to the next side untold. A frame source for the capture
     (terminal_app.capture.sources.FrameSource), its `hear` the capture's instruction hook.
     Frames are planned up front and drawn when read; `drawing_ms` is the time that took, which
     is not the capture's."""
@@ -317,11 +317,9 @@ class CardHolder:
     REACTION_FRAMES = 5  # a third of a second at 15 fps between the instruction and the move
     STEADY = 8
 
-    def __init__(
-        self, sides: list[np.ndarray], *, seed: int, level: str = "mild", tilts: int = 2, hold: int | None = None
-    ):
+    def __init__(self, sides: list[np.ndarray], *, seed: int, level: str = "mild", tilts: int = 2):
         self.fps, self.status = FOLDER_FPS, STREAMING
-        hold = hold or self.STEADY
+        hold = self.STEADY
         self._frames: list[tuple[int, Shot]] = []  # (side, frame) still to show
         self._tilts: list[list[list[Shot]]] = []  # each side's tilted segments, in order
         self._again: list[list[Shot]] = []  # each side turned to once more, when told to
