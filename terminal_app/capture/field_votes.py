@@ -56,11 +56,6 @@ class FieldVotes:
     readings: list[CardReading] = field(default_factory=list)
     refused: bool = False  # a reading found something about the whole card (a photocopy): nothing is taken
 
-    def clear(self, side: str | None = None) -> None:
-        """Forget the readings of `side` (None: of both, and any refusal)."""
-        self.readings = [r for r in self.readings if side is not None and r.side != side]
-        self.refused = self.refused and side is not None
-
     def add(self, reading: CardReading) -> None:
         if any(e.code in REFUSING for e in reading.errors):
             self.refused = True
@@ -70,7 +65,8 @@ class FieldVotes:
         value = voted_fields(reading).get(key)
         same_side = [r for r in self.readings if r.side == reading.side]
         if value and any(voted_fields(r).get(key) not in (None, value) for r in same_side):
-            self.clear(reading.side)  # another card's: the side's votes so far were not for this one
+            # another card's: the side's votes so far were not for this one
+            self.readings = [r for r in self.readings if r.side != reading.side]
         self.readings.append(reading)
 
     def for_county(self, county: str | None) -> None:

@@ -319,17 +319,16 @@ class CardHolder:
 
     def __init__(self, sides: list[np.ndarray], *, seed: int, level: str = "mild", tilts: int = 2):
         self.fps, self.status = FOLDER_FPS, STREAMING
-        hold = self.STEADY
         self._frames: list[tuple[int, Shot]] = []  # (side, frame) still to show
         self._tilts: list[list[list[Shot]]] = []  # each side's tilted segments, in order
         self._again: list[list[Shot]] = []  # each side turned to once more, when told to
         for k, card in enumerate(sides):
             holding = _Holding(card, seed + SIDE_SEED_STEP * k, level)
-            shown = holding.shown(hold)
-            self._moving = len(shown) - hold  # frames of a side being shown before it is held still
+            shown = holding.shown(self.STEADY)
+            self._moving = len(shown) - self.STEADY  # frames of a side being shown before it is held still
             self._frames += [(k, frame) for frame in shown]
-            self._tilts.append([holding.tilted(hold) for _ in range(tilts)])
-            self._again.append(holding.turned_back(hold) if tilts else [])
+            self._tilts.append([holding.tilted(self.STEADY) for _ in range(tilts)])
+            self._again.append(holding.turned_back(self.STEADY) if tilts else [])
         self._listens = tilts > 0  # with no tilts to make, the person hears nothing (a recording)
         self.drawing_ms = 0.0
         self._index = 0
