@@ -22,7 +22,7 @@ from terminal_app.capture.fields import (
     read_front,
     read_period,
 )
-from terminal_app.capture.ocr import ctc_log_likelihood
+from terminal_app.capture.ocr import ctc_log_likelihood, ocr_engine
 from terminal_app.capture.reader import ImageRejected, decode_image, read_card
 from terminal_app.capture.synthetic_card import (
     CARD_PX,
@@ -272,13 +272,30 @@ def test_a_row_that_holds_no_groups_name_is_left_unread_never_guessed(printed):
     assert reading.quality["ethnicity_by_names"] is False
 
 
+@dataclasses.dataclass
+class LosingSexValue:
+    """The real engine, its detector missing the lone 男 or 女 beside the label, as on card 224
+    of the benchmark's mild photographs at the last stop (a finer card outline found it since)."""
+
+    engine: object
+
+    def read(self, image_bgr: np.ndarray) -> list:
+        return [line for line in self.engine.read(image_bgr) if line.text not in ("男", "女")]
+
+    def word_scores(self, line_bgr: np.ndarray, words) -> dict[str, float]:
+        return self.engine.word_scores(line_bgr, words)
+
+
 def test_a_lone_sex_character_the_detector_missed_is_read_by_scoring_its_row():
-    """Card 224 of the benchmark's mild photographs: the detector finds the label 性别 and not the
-    男 beside it. The row holds one character's ink, and 男 scores far ahead of 女."""
-    card = make_cards(225, seed=2026, today=TODAY)[224]
-    reading = read_card(photograph(bgr(draw_front(card)), LEVELS["mild"], seed=224), today=TODAY)
-    assert reading.valid and reading.fields == card.expected_fields("front")
-    assert reading.quality["sex_by_names"] is True
+    """The row holds one character's ink, and the printed sex scores far ahead of the other; a
+    row with no ink stays unread."""
+    losing = LosingSexValue(ocr_engine())
+    for card in CARDS[:2]:
+        photo = photographed(bgr(draw_front(card)), seed=3)
+        assert {line.text for line in ocr_engine().read(photo)} & {"男", "女"}  # the real detector finds it here
+        reading = read_card(photo, today=TODAY, engine=losing)
+        assert reading.valid and reading.fields == card.expected_fields("front")
+        assert reading.quality["sex_by_names"] is True
     unprinted = draw_front(CARDS[0])
     ImageDraw.Draw(unprinted).rectangle([round(v * PX_PER_MM) for v in (16.0, 12.2, 21.0, 16.0)], fill=(236, 242, 240))
     blank = read_card(photographed(bgr(unprinted), seed=5), today=TODAY)

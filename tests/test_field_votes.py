@@ -90,3 +90,24 @@ def test_the_backs_readings_made_before_the_number_was_known_are_snapped_to_its_
     assert votes.combined("back").fields["authority"] == "郾城区公安局"
     votes.for_county("郾城区")  # again: no change
     assert votes.combined("back").fields == CARD.expected_fields("back") | {"authority": "郾城区公安局"}
+
+
+def test_a_misreading_two_frames_of_one_hold_share_is_outvoted_only_by_another_hold():
+    """Medium card 44 of the capture bench: one hold read the whole address, the next (after a
+    tilt) read 云安乡 for 云安区松小乡 twice, the glare washing out the same characters. That
+    value is contradicted by another hold, so it needs a second hold of its own; noise within
+    one hold (荣 once, 秦 twice) is settled by the count."""
+    short = CARD.address.replace(CARD.address[8:11], "")
+    votes = FieldVotes(TODAY)
+    votes.add(reading("front"), hold=1)
+    votes.add(reading("front", address=short), hold=2)
+    votes.add(reading("front", address=short), hold=2)
+    assert votes.taken("front") is None  # two votes, one hold, and another hold reads otherwise
+    votes.add(reading("front"), hold=3)
+    assert votes.taken("front") is None  # two against two
+    votes.add(reading("front"), hold=3)
+    assert votes.combined("front").fields["address"] == CARD.address
+    noisy = FieldVotes(TODAY)
+    for name in ("荣婷", "秦婷", "秦婷"):
+        noisy.add(reading("front", name=name), hold=1)
+    assert noisy.taken("front")["name"] == "秦婷"

@@ -45,6 +45,7 @@ from terminal_app.core.steps import IdCardFields, IdSource
 TURN_OVER = Reason("turn_over", "请翻到证件另一面", "turn the card over")
 NOT_READ = Reason("card_not_read", "未能读取证件，请重新放好", "the card could not be read: place it again")
 NO_CARD_SEEN = Reason("no_card_seen", "未看到身份证", "no ID card was seen")
+PLACE_AGAIN = Reason("place_again", "请将证件拿开，再重新放好", "take the card away and place it again")
 SOFT = (GLARE, BLURRED, TILTED)  # a frame with only this wrong may still read: tried when nothing better comes
 CHANGE = (NO_CARD, MOVING, NOT_INSIDE, TOO_FAR)  # the card was moved (turned over, say)
 OTHER_SIDE = 0.5  # `look_alike` below this, two frames in a row: the card was turned over
@@ -85,13 +86,14 @@ class CardCapture:
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
     good_frames: int = 3  # good frames gathered before the best is read
     patience: int = 8  # or this many frames with only a soft problem (glare, blur, tilt): read the best anyway
-    max_reads: int = 6  # OCR passes per side, re-reads and confirmations included
+    max_reads: int = 9  # OCR passes per side, re-reads and confirmations included
     confirm: bool = True  # a field is taken when a second frame reads it the same (False: one valid reading)
     max_frames: int = 300
     timeout_s: float = 30.0  # a camera giving no frame for this long: give up
     on_check: Callable[[FrameCheck], None] | None = None  # the UI's preview hook
     on_instruction: Callable[[Reason], None] | None = None  # the UI's hook: show and speak it
     settle_frames: int = 8  # after a reading refused for glare, frames given to the person to tilt the card
+    again_after: int = 2  # reads of one hold failing for something other than glare: the person places it again
 
     def capture(
         self, side: str | None = None, county: str | None = None, votes: FieldVotes | None = None
@@ -105,13 +107,17 @@ class CardCapture:
         candidates: list[tuple[bool, float, int, np.ndarray]] = []  # (good, score, index, frame)
         last_try: tuple[float, np.ndarray] | None = None  # the best frame with a card, if the stream ends
         previous: FrameCheck | None = None
-        awaiting_change = False  # after "turn the card over": the same side is still being held up
+        awaiting_change = False  # after "turn the card over" or "place it again": the same hold is still there
         turned_from: np.ndarray | None = None  # the look of the side read when told to turn it over
         looks_other = 0  # frames in a row since then whose card looks like another side
         settling = 0  # frames still to pass after "tilt the card" before frames are gathered again
+        misses = 0  # reads of this hold (since the card last moved) that failed, not for glare
+        hold = 0  # the holds of the card so far: one more each time it moves
         votes = self.new_votes() if votes is None else votes  # the card's readings, field by field
         if side is not None and (earlier := votes.combined(side)) is not None:  # read while the other was asked for
             return SideCapture(earlier, ms=(time.perf_counter() - started) * 1000)
+        other = {"front": "back", "back": "front"}.get(side or "")
+        done = votes.combined(other) if other else None  # the other side, read just before
         last_frame_at = time.monotonic()
 
         def show(reason: Reason) -> None:
@@ -121,11 +127,17 @@ class CardCapture:
                     self.on_instruction(reason)
 
         def read(frame: np.ndarray) -> CardReading:
+            nonlocal misses
             result.frames_read += 1
             reading = read_card(frame, today=self.today, engine=engine, county=county)
             result.read_errors.append([f"{reading.side}:{e.field}:{e.code}" for e in reading.errors])
+            misses += bool(reading.errors) and not _glared(reading)
             return reading
 
+        if done is not None:  # the other side was just read: the person is told to turn the card over
+            show(TURN_OVER)
+            awaiting_change = True
+            turned_from = card_look(done.card) if done.card is not None else None
         while result.frames_seen < self.max_frames:
             frame = self.source.read()
             if frame is None:
@@ -142,7 +154,11 @@ class CardCapture:
                 self.on_check(check)
             if check.problem is not None:
                 show(check.problem)
-            if awaiting_change:  # turned over when it moves or goes, or when another side shows
+            if check.problem in CHANGE:  # a new hold: what this one read or failed to read is no guide
+                misses, hold = 0, hold + 1
+                if check.problem == NO_CARD:  # frames from before the card left are of another hold
+                    candidates.clear()
+            if awaiting_change:  # it moves or goes, or (told to turn it over) another side shows
                 looks_other = looks_other + 1 if _looks_other(check, turned_from) else 0
                 awaiting_change = check.problem not in CHANGE and looks_other < 2
                 continue
@@ -158,7 +174,8 @@ class CardCapture:
             good = sum(1 for item in candidates if item[0])
             if good < self.good_frames and len(candidates) < self.patience:
                 continue
-            reading = self._read_best(candidates, read, side, min(3, self.max_reads - result.frames_read), votes)
+            budget = min(3, self.max_reads - result.frames_read)
+            reading = self._read_best(candidates, read, side, budget, votes, hold)
             result.reading = reading
             candidates.clear()
             if reading.valid and side in (None, reading.side):
@@ -173,11 +190,14 @@ class CardCapture:
             elif _glared(reading):  # the same hold has the same glare: ask for a tilt, let them make it
                 show(GLARE)
                 settling = self.settle_frames
+            elif misses >= self.again_after:  # this hold fails the same way on every frame: another one
+                show(PLACE_AGAIN)
+                awaiting_change, turned_from = True, None
         wanted = result.reading is not None and side in (None, result.reading.side)
         if not wanted and last_try is not None:  # the stream ended before a good frame: try the best one
             result.reading = read(last_try[1])
             if result.reading.side in ("front", "back"):
-                votes.add(result.reading)
+                votes.add(result.reading, hold)
                 result.reading = votes.combined(result.reading.side) or result.reading
         result.ms = (time.perf_counter() - started) * 1000
         if result.reading is None:
@@ -214,18 +234,20 @@ class CardCapture:
         side: str | None,
         budget: int,
         votes: FieldVotes | None = None,
+        hold: int | None = None,
     ) -> CardReading:
         """OCR the best frame (good ones first, then by score), then the next best, until the
         readings agree on every field of the side (`votes`, which hold the card's earlier
         readings too): another frame's blur and noise fall elsewhere, and a misread character
-        seldom comes twice. Not after glare: the lamp's reflection stays put while the card is
-        held still, so the person is asked to tilt it instead. A reading of the side not yet
-        agreed on by a second one carries `UNCONFIRMED`."""
+        seldom comes twice (`hold`: the hold the frames are of; None, each its own). Not after
+        glare: the lamp's reflection stays put while the card is held still, so the person is
+        asked to tilt it instead. A reading of the side not yet agreed on by a second one
+        carries `UNCONFIRMED`."""
         ranked = sorted(candidates, key=lambda item: (not item[0], -item[1], item[2]))
         votes = self.new_votes() if votes is None else votes
         for *_, frame in ranked[: max(1, budget)]:
             reading = read(frame)
-            votes.add(reading)  # the other side's reading too: it counts when that side is asked for
+            votes.add(reading, hold)  # the other side's reading too: it counts when that side is asked for
             if reading.side not in ("front", "back") or side not in (None, reading.side):
                 return reading
             if (combined := votes.combined(reading.side)) is not None:

@@ -53,6 +53,52 @@ def _quad(contour: np.ndarray) -> np.ndarray | None:
     return None
 
 
+def _straight_quad(contour: np.ndarray) -> np.ndarray | None:
+    """The card's four corners from the four longest straight runs of the outline itself (not
+    its hull), pieces of one side joined: a glare spot over an edge melts into the bright
+    background there, and the outline bulges out of the card (the hull then loses that side or
+    bends a corner out), yet the rest of the side is still straight."""
+    perimeter = cv2.arcLength(contour, True)
+    polygon = cv2.approxPolyDP(contour, 0.01 * perimeter, True).reshape(-1, 2).astype(np.float64)
+    runs = [(polygon[i], polygon[(i + 1) % len(polygon)]) for i in range(len(polygon))]
+    lines: list[list] = []  # [point, unit direction, total length]
+    for start, end in sorted(runs, key=lambda run: -np.linalg.norm(run[1] - run[0])):
+        length = float(np.linalg.norm(end - start))
+        if length < 1e-6:
+            continue
+        unit = (end - start) / length
+        for line in lines:
+            point, direction = line[0], line[1]
+            across = max(abs(np.cross(direction, p - point)) for p in (start, end))
+            if abs(unit @ direction) > 0.995 and across < 0.01 * perimeter:  # within 6 degrees, on the line
+                line[2] += length
+                break
+        else:
+            lines.append([(start + end) / 2, unit, length])
+    if len(lines) < 4:
+        return None
+    sides = sorted(lines, key=lambda line: -line[2])[:4]
+    centre = contour.reshape(-1, 2).mean(axis=0)
+    sides.sort(key=lambda line: np.arctan2(line[0][1] - centre[1], line[0][0] - centre[0]))
+    corners = []
+    for (p, u, _), (q, v, _) in zip(sides, sides[1:] + sides[:1], strict=True):
+        matrix = np.array([u, -v]).T
+        if abs(np.linalg.det(matrix)) < 0.3:  # neighbouring sides nearly parallel: not a card's
+            return None
+        corners.append(p + np.linalg.solve(matrix, q - p)[0] * u)
+    return np.array(corners, np.float32)
+
+
+def _overlap(quad: np.ndarray, contour: np.ndarray, shape: tuple[int, int]) -> float:
+    """Intersection over union of the quadrilateral and the region the contour outlines."""
+    region = np.zeros(shape, np.uint8)
+    cv2.drawContours(region, [contour], -1, 1, -1)
+    outline = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(outline, np.round(quad).astype(np.int32), 1)
+    union = np.count_nonzero(region | outline)
+    return np.count_nonzero(region & outline) / union if union else 0.0
+
+
 def _refine(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
     """Corners from straight lines fitted to the middle of each side's outline points, so a
     finger or an object touching a corner (which bends the hull there) does not move it."""
@@ -120,6 +166,12 @@ def find_cards(frame_bgr: np.ndarray, *, work_side: int = WORK_SIDE) -> list[Fou
             if area < MIN_AREA_SHARE * frame_area or area > 0.98 * frame_area:
                 continue
             corners = _quad(contour)
+            straight = _straight_quad(contour)
+            if straight is not None and (
+                corners is None
+                or _overlap(straight, contour, grey.shape) > _overlap(corners, contour, grey.shape) + 0.02
+            ):
+                corners = order_corners(straight)  # the hull bulged out where glare met the background
             if corners is None:
                 continue
             quad = order_corners(_refine(order_corners(corners), contour) / scale)

@@ -7,6 +7,10 @@ often than any other value: a misread character is one frame's noise and seldom 
 The values taken are then checked together by the same rules as one reading's (`front_errors`,
 `back_errors`): the number validates, the birth date and sex agree with it.
 
+Frames of one hold (the card not moved between them) can misread alike: the lamp's spot sits
+where it was and washes out the same characters. So a value that a reading of another hold
+contradicts is taken only once two holds have read it; within one hold, the count settles it.
+
 The votes are for one card, both its sides (a person may turn the card before the screen asks,
 and what was read of the other side then counts when that side's turn comes). A reading whose
 key differs from the one voted for starts that side's votes again: it is another card. A
@@ -17,7 +21,6 @@ each with the number cut short)."""
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -54,9 +57,12 @@ class FieldVotes:
     today: date
     needed: int = 2  # readings that must read a value the same (1: the first clean reading is taken)
     readings: list[CardReading] = field(default_factory=list)
+    holds: list[int | None] = field(default_factory=list)  # the hold each reading was made in (None: its own)
     refused: bool = False  # a reading found something about the whole card (a photocopy): nothing is taken
 
-    def add(self, reading: CardReading) -> None:
+    def add(self, reading: CardReading, hold: int | None = None) -> None:
+        """One more reading; `hold` numbers the card's holds (the capture counts one each time
+        the card moves), None for a reading that shares its hold with no other."""
         if any(e.code in REFUSING for e in reading.errors):
             self.refused = True
         if reading.side not in SIDE_FIELDS:
@@ -66,8 +72,10 @@ class FieldVotes:
         same_side = [r for r in self.readings if r.side == reading.side]
         if value and any(voted_fields(r).get(key) not in (None, value) for r in same_side):
             # another card's: the side's votes so far were not for this one
-            self.readings = [r for r in self.readings if r.side != reading.side]
+            kept = [(r, h) for r, h in zip(self.readings, self.holds, strict=True) if r.side != reading.side]
+            self.readings, self.holds = [r for r, _ in kept], [h for _, h in kept]
         self.readings.append(reading)
+        self.holds.append(hold)
 
     def for_county(self, county: str | None) -> None:
         """The front's number is known: the back's readings made before it had no county to
@@ -78,17 +86,25 @@ class FieldVotes:
 
     def taken(self, side: str) -> dict[str, str] | None:
         """Each of the side's fields as the readings agree on it, or None while one is not agreed."""
-        counts: dict[str, Counter[str]] = {key: Counter() for key in SIDE_FIELDS[side]}
-        for reading in self.readings:
+        holds: dict[str, dict[str, list[object]]] = {key: {} for key in SIDE_FIELDS[side]}  # value: its holds
+        for index, (reading, hold) in enumerate(zip(self.readings, self.holds, strict=True)):
             if reading.side == side:
                 for key, value in voted_fields(reading).items():
-                    counts[key][value] += 1
+                    holds[key].setdefault(value, []).append(("own", index) if hold is None else hold)
         fields = {}
-        for key, count in counts.items():
-            ranked = count.most_common(2)
-            if not ranked or ranked[0][1] < self.needed or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+        for key, by_value in holds.items():
+            ranked = sorted(by_value.items(), key=lambda item: -len(item[1]))
+            if (
+                not ranked
+                or len(ranked[0][1]) < self.needed
+                or (len(ranked) > 1 and len(ranked[1][1]) == len(ranked[0][1]))
+            ):
                 return None
-            fields[key] = ranked[0][0]
+            value, seen_in = ranked[0]
+            contradicted = any(set(other) - set(seen_in) for _, other in ranked[1:])  # by another hold
+            if contradicted and len(set(seen_in)) < 2:
+                return None
+            fields[key] = value
         return fields
 
     def combined(self, side: str) -> CardReading | None:

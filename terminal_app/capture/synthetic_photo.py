@@ -281,8 +281,21 @@ class _Holding:
         frames = [self.frame(None), self.frame(None)]
         frames += [self.frame(self.pose((width / 2 + 10 * i, height / 2), 0.3)) for i in range(2)]
         frames += [self.frame(self.pose((width * 0.92, height / 2 + 20 * i))) for i in range(2)]
-        for i in range(3):  # sliding in from the right, 45 px a frame
-            frames.append(self.frame(self.pose((width / 2 + 45 * (3 - i), height / 2)), 21))
+        return frames + self._slid_in(steady)
+
+    def placed_again(self, steady: int) -> list[Shot]:
+        """Told to place the card again: taken away, then put down anew, held another way (its
+        angle, far edge, thumb and the lamp's spot drawn again), slid into place and held."""
+        d, rng = self.d, self.rng
+        self.angle = float(rng.uniform(-d.rotation_deg, d.rotation_deg))
+        self.far_edge = int(rng.integers(0, 4))
+        self.held = {"thumb_corner": int(rng.integers(0, 4)), "glare_at": tuple(rng.uniform(-0.3, 0.3, 2))}
+        return [self.frame(None), self.frame(None), *self._slid_in(steady)]
+
+    def _slid_in(self, steady: int) -> list[Shot]:
+        """Sliding in from the right, 45 px a frame (blurred by the motion), then held still."""
+        width, height = FRAME
+        frames = [self.frame(self.pose((width / 2 + 45 * (3 - i), height / 2)), 21) for i in range(3)]
         return frames + self.steady(steady)
 
 
@@ -306,34 +319,44 @@ def held_sides_frames(sides: list[np.ndarray], *, seed: int, level: str = "mild"
 class CardHolder:
     """A person showing the card's sides in turn (as `held_sides_frames`) who does what the
     screen says: told of glare, after a moment they tilt the card (`_Holding.tilted`), up to
-    `tilts` times a side, and hold it there; told to turn the card over, they turn it (once a
-    side): from the front to the back at once, and from the back (turned to before the front
-    was read) to the front, then to the back again. Each hold lasts `STEADY` frames (half a
-    second), after which they go on to the next side untold. A frame source for the capture
-    (terminal_app.capture.sources.FrameSource), its `hear` the capture's instruction hook.
-    Frames are planned up front and drawn when read; `drawing_ms` is the time that took, which
-    is not the capture's."""
+    `tilts` times a side, and hold it there; told to place the card again, they take it away and
+    put it down anew (`_Holding.placed_again`), up to `placements` times a side; told to turn the
+    card over, they turn it (once a side): from the front to the back at once, and from the back
+    (turned to before the front was read) to the front, then to the back again. Each hold lasts
+    `hold` frames (`STEADY`, half a second, unless set), after which they go on untold. A frame
+    source for the capture (terminal_app.capture.sources.FrameSource), its `hear` the capture's
+    instruction hook. Each move is planned when it is heard and its frames drawn when read;
+    `drawing_ms` is the time that took, which is not the capture's."""
 
     REACTION_FRAMES = 5  # a third of a second at 15 fps between the instruction and the move
     STEADY = 8
 
-    def __init__(self, sides: list[np.ndarray], *, seed: int, level: str = "mild", tilts: int = 2):
+    def __init__(
+        self,
+        sides: list[np.ndarray],
+        *,
+        seed: int,
+        level: str = "mild",
+        tilts: int = 2,
+        placements: int = 2,
+        hold: int = STEADY,
+    ):
         self.fps, self.status = FOLDER_FPS, STREAMING
         self._frames: list[tuple[int, Shot]] = []  # (side, frame) still to show
-        self._tilts: list[list[list[Shot]]] = []  # each side's tilted segments, in order
-        self._again: list[list[Shot]] = []  # each side turned to once more, when told to
-        for k, card in enumerate(sides):
-            holding = _Holding(card, seed + SIDE_SEED_STEP * k, level)
-            shown = holding.shown(self.STEADY)
-            self._moving = len(shown) - self.STEADY  # frames of a side being shown before it is held still
+        self._hold = hold
+        self._holdings = [_Holding(card, seed + SIDE_SEED_STEP * k, level) for k, card in enumerate(sides)]
+        for k, holding in enumerate(self._holdings):
+            shown = holding.shown(hold)
+            self._moving = len(shown) - hold  # frames of a side being shown before it is held still
             self._frames += [(k, frame) for frame in shown]
-            self._tilts.append([holding.tilted(self.STEADY) for _ in range(tilts)])
-            self._again.append(holding.turned_back(self.STEADY) if tilts else [])
         self._listens = tilts > 0  # with no tilts to make, the person hears nothing (a recording)
+        self._tilts = [tilts] * len(sides)  # each side's tilts still to make
+        self._placements = [placements if self._listens else 0] * len(sides)
+        self._turned_back = [not self._listens] * len(sides)  # each side turned to again once at most
         self.drawing_ms = 0.0
         self._index = 0
-        self._steady_at = 0  # the frame from which the current hold is still (a tilt is heard only then)
-        self.tilts_made = 0
+        self._steady_at = 0  # the frame from which the current hold is still (an instruction is heard only then)
+        self.tilts_made = self.placements_made = 0
 
     @property
     def ended(self) -> bool:
@@ -356,21 +379,29 @@ class CardHolder:
 
     def hear(self, instruction: Reason) -> None:
         """The capture's instruction (a Reason): "glare" makes the person tilt the card,
-        "turn_over" turn it. Neither is heard while the card is still moving from the last one
-        (the screen may still be answering the frames from before)."""
-        if instruction.code == "turn_over" and self._frames and self._listens and self._index >= self._steady_at:
-            self._turn_over()
-            return
-        if instruction.code != "glare" or self._index < self._steady_at or not self._frames:
+        "place_again" put it down anew, "turn_over" turn it. None is heard while the card is still
+        moving from the last one (the screen may still be answering the frames from before)."""
+        if not self._frames or self._index < self._steady_at:
             return
         side = self._frames[0][0]
-        if not self._tilts[side]:
-            return
+        if instruction.code == "turn_over" and self._listens:
+            self._turn_over()
+        elif instruction.code == "glare" and self._tilts[side]:
+            self._tilts[side] -= 1
+            self.tilts_made += 1
+            self._replace_hold(side, self._holdings[side].tilted(self._hold), moving=2)
+        elif instruction.code == "place_again" and self._placements[side]:
+            self._placements[side] -= 1
+            self.placements_made += 1
+            self._replace_hold(side, self._holdings[side].placed_again(self._hold), moving=5)
+
+    def _replace_hold(self, side: int, shots: list[Shot], moving: int) -> None:
+        """After the reaction time, the rest of the side's frames become `shots`, the card still
+        from `moving` frames in."""
         at = self._reaction(side)
         rest = [item for item in self._frames[at:] if item[0] != side]  # the other sides, still to come
-        self._frames = self._frames[:at] + [(side, frame) for frame in self._tilts[side].pop(0)] + rest
-        self._steady_at = self._index + at + 2
-        self.tilts_made += 1
+        self._frames = self._frames[:at] + [(side, shot) for shot in shots] + rest
+        self._steady_at = self._index + at + moving
 
     def _reaction(self, side: int) -> int:
         """The frames still shown as they were before the person reacts (fewer if the side ends)."""
@@ -383,11 +414,11 @@ class CardHolder:
             self._frames = self._frames[:at] + [item for item in self._frames[at:] if item[0] != side]
             self._steady_at = self._index + at + self._moving  # until the back is held still
             return
-        back_again = [(side, frame) for frame in self._again[side]]
-        front_again = [(side - 1, frame) for frame in self._again[side - 1]]
-        if not front_again:
+        if self._turned_back[side - 1]:
             return
-        self._again[side - 1] = self._again[side] = []
+        self._turned_back[side - 1] = self._turned_back[side] = True
+        front_again = [(side - 1, shot) for shot in self._holdings[side - 1].turned_back(self._hold)]
+        back_again = [(side, shot) for shot in self._holdings[side].turned_back(self._hold)]
         rest = [item for item in self._frames[at:] if item[0] != side]
         self._frames = self._frames[:at] + front_again + back_again + rest
         self._steady_at = self._index + at + 2  # until the front is held still again
