@@ -9,9 +9,9 @@ full-size rectified card), with the ratio. Capture: per level, the share of card
 sides were read with every field as printed, cards accepted with a field wrong, wrong numbers
 accepted (must be 0), OCR passes per side, machine time per card (p50 / p95), and the reasons
 the others were refused with, for a person who holds the card still whatever the screen says
-and for one who does what the screen says (`CardHolder`: the same frames until they are told; they
-tilt the card when told of glare and turn it when told to). Machine time leaves out the drawing
-of the synthetic frames."""
+and for one who does what the screen says (`CardHolder`: they hold each side until told, up to
+`LISTENER_HOLD` frames; they tilt the card when told of glare, place it again when told to, and
+turn it when told to). Machine time leaves out the drawing of the synthetic frames."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from terminal_app.capture.synthetic_photo import CardHolder, held_card_frames
 from terminal_app.core.reasons import ReasonError
 
 TODAY = date(2026, 11, 25)
+LISTENER_HOLD = 45  # frames (3 s at 15 fps) a person who reads the screen holds a side untold
 
 
 def naive_gate(frame: np.ndarray) -> dict:
@@ -80,11 +81,13 @@ def main() -> None:
 def capture_level(cards: list, level: str, listens: bool) -> None:
     """Both sides of each card captured from a person holding it up: one who holds still whatever
     the screen says (a recording), or one who does (`CardHolder`)."""
-    read_ok = wrong_numbers = wrong_accepted = tilts = 0
+    read_ok = wrong_numbers = wrong_accepted = tilts = placements = 0
     passes, times = [], []
     refused: Counter[str] = Counter()
     for i, card in enumerate(cards):
-        holder = CardHolder([bgr(draw_front(card)), bgr(draw_back(card))], seed=i, level=level, tilts=2 * listens)
+        sides = [bgr(draw_front(card)), bgr(draw_back(card))]
+        hold = LISTENER_HOLD if listens else CardHolder.STEADY
+        holder = CardHolder(sides, seed=i, level=level, tilts=2 * listens, hold=hold)
         capture = IdCardCapture(holder, TODAY, on_instruction=holder.hear if listens else None)
         started = time.perf_counter()
         try:
@@ -95,6 +98,7 @@ def capture_level(cards: list, level: str, listens: bool) -> None:
         times.append((time.perf_counter() - started) * 1000 - holder.drawing_ms)  # the frames' drawing is not ours
         passes += [side.frames_read for side in capture.sides]
         tilts += holder.tilts_made
+        placements += holder.placements_made
         if fields is not None:
             as_printed = printed_fields(fields) == card.expected_fields("front") | card.expected_fields("back")
             read_ok += as_printed
@@ -105,7 +109,7 @@ def capture_level(cards: list, level: str, listens: bool) -> None:
     print(
         f"  [{level:<6}] {who:<26} all fields read {100 * read_ok / len(cards):5.1f}%"
         f"  accepted with a field wrong {wrong_accepted}  wrong numbers accepted {wrong_numbers}"
-        f"  tilts {tilts}  OCR passes per side {statistics.mean(passes):.1f}"
+        f"  tilts {tilts}  placed again {placements}  OCR passes per side {statistics.mean(passes):.1f}"
         f"  per card p50 {statistics.median(times):5.0f} ms  p95 {times[int(0.95 * (len(times) - 1))]:5.0f} ms"
     )
     if refused:

@@ -33,7 +33,7 @@ from terminal_app.capture.synthetic_card import (
     draw_front,
     make_cards,
 )
-from terminal_app.capture.synthetic_photo import LEVELS, photograph
+from terminal_app.capture.synthetic_photo import LEVELS, Pose, photograph
 from terminal_app.core.id_number import validate_id_number
 from terminal_app.core.synthetic_people import corrupt_check_character
 
@@ -301,6 +301,21 @@ def test_a_lone_sex_character_the_detector_missed_is_read_by_scoring_its_row():
     blank = read_card(photographed(bgr(unprinted), seed=5), today=TODAY)
     assert [(e.field, e.code) for e in blank.errors] == [("sex", "not_read")]  # no ink: nothing scored
     assert blank.quality["sex_by_names"] is False
+
+
+def test_glare_over_the_end_of_an_address_row_another_follows_is_refused():
+    """The address wraps when its row is full, so a first row read short of its right end lost
+    characters there, though the address was read to its 号 (medium capture card 44: 云安乡 for
+    云安区松小乡, accepted twice). Glare there refuses the address; it is never read short."""
+    card = make_cards(45, seed=2026, today=TODAY)[44]
+    refused = 0
+    for towards_end in (0.02, 0.06, 0.1, 0.14):
+        pose = Pose((640, 360), 0.62, 4.0, 0.04, 0, thumb_corner=1, glare_at=(towards_end, 0.04))
+        reading = read_card(photograph(bgr(draw_front(card)), LEVELS["medium"], 1, pose), today=TODAY)
+        glared = ("address", "glare") in [(e.field, e.code) for e in reading.errors]
+        assert glared or reading.fields["address"] == card.address
+        refused += glared
+    assert refused >= 2
 
 
 def test_the_ctc_likelihood_sums_every_alignment_of_the_labels():

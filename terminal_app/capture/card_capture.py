@@ -93,7 +93,7 @@ class CardCapture:
     on_check: Callable[[FrameCheck], None] | None = None  # the UI's preview hook
     on_instruction: Callable[[Reason], None] | None = None  # the UI's hook: show and speak it
     settle_frames: int = 8  # after a reading refused for glare, frames given to the person to tilt the card
-    again_after: int = 2  # reads of one hold failing for something other than glare: the person places it again
+    again_after: int = 2  # reads of one hold failing (glare still there after "tilt"): the person places it again
 
     def capture(
         self, side: str | None = None, county: str | None = None, votes: FieldVotes | None = None
@@ -111,7 +111,8 @@ class CardCapture:
         turned_from: np.ndarray | None = None  # the look of the side read when told to turn it over
         looks_other = 0  # frames in a row since then whose card looks like another side
         settling = 0  # frames still to pass after "tilt the card" before frames are gathered again
-        misses = 0  # reads of this hold (since the card last moved) that failed, not for glare
+        misses = 0  # reads of this hold (since the card last moved) that failed
+        tilt_asked = False  # this hold was asked to be tilted for glare
         hold = 0  # the holds of the card so far: one more each time it moves
         votes = self.new_votes() if votes is None else votes  # the card's readings, field by field
         if side is not None and (earlier := votes.combined(side)) is not None:  # read while the other was asked for
@@ -131,7 +132,7 @@ class CardCapture:
             result.frames_read += 1
             reading = read_card(frame, today=self.today, engine=engine, county=county)
             result.read_errors.append([f"{reading.side}:{e.field}:{e.code}" for e in reading.errors])
-            misses += bool(reading.errors) and not _glared(reading)
+            misses += bool(reading.errors)
             return reading
 
         if done is not None:  # the other side was just read: the person is told to turn the card over
@@ -155,7 +156,7 @@ class CardCapture:
             if check.problem is not None:
                 show(check.problem)
             if check.problem in CHANGE:  # a new hold: what this one read or failed to read is no guide
-                misses, hold = 0, hold + 1
+                misses, hold, tilt_asked = 0, hold + 1, False
                 if check.problem == NO_CARD:  # frames from before the card left are of another hold
                     candidates.clear()
             if awaiting_change:  # it moves or goes, or (told to turn it over) another side shows
@@ -187,10 +188,10 @@ class CardCapture:
                 last_try = None
             elif result.frames_read >= self.max_reads:
                 break
-            elif _glared(reading):  # the same hold has the same glare: ask for a tilt, let them make it
+            elif _glared(reading) and not tilt_asked:  # the same hold has the same glare: ask for a tilt
                 show(GLARE)
-                settling = self.settle_frames
-            elif misses >= self.again_after:  # this hold fails the same way on every frame: another one
+                settling, tilt_asked = self.settle_frames, True  # and let them make it
+            elif misses >= self.again_after:  # this hold fails on every frame (or was not tilted): another one
                 show(PLACE_AGAIN)
                 awaiting_change, turned_from = True, None
         wanted = result.reading is not None and side in (None, result.reading.side)

@@ -69,7 +69,7 @@ def _straight_quad(contour: np.ndarray) -> np.ndarray | None:
         unit = (end - start) / length
         for line in lines:
             point, direction = line[0], line[1]
-            across = max(abs(np.cross(direction, p - point)) for p in (start, end))
+            across = max(abs(direction[0] * (p - point)[1] - direction[1] * (p - point)[0]) for p in (start, end))
             if abs(unit @ direction) > 0.995 and across < 0.01 * perimeter:  # within 6 degrees, on the line
                 line[2] += length
                 break
@@ -169,7 +169,7 @@ def find_cards(frame_bgr: np.ndarray, *, work_side: int = WORK_SIDE) -> list[Fou
             straight = _straight_quad(contour)
             if straight is not None and (
                 corners is None
-                or _overlap(straight, contour, grey.shape) > _overlap(corners, contour, grey.shape) + 0.02
+                or _overlap(straight, contour, grey.shape) > _overlap(corners, contour, grey.shape) + 0.01
             ):
                 corners = order_corners(straight)  # the hull bulged out where glare met the background
             if corners is None:

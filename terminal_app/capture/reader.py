@@ -181,8 +181,9 @@ def _longest_run(flags: np.ndarray) -> int:
 def glare_errors(card: np.ndarray, side: str, lines: list[OcrLine], fields: dict[str, str]) -> list[FieldError]:
     """A field whose printed value may lie under burnt-out glare cannot be trusted: the person is
     asked to tilt the card, and the next frame is read. Only the part of each row where text can
-    be counts: up to a little past the last text read on it (a washed-out end), or all of a row
-    that must hold text and where none was read; pixels inside what was read do not count (the
+    be counts: up to a little past the last text read on it (a washed-out end), all of a row
+    another row follows (the address wraps when a row is full), or all of a row that must hold
+    text and where none was read; pixels inside what was read do not count (the
     text there came through), unless a stretch of it is burnt out from top to bottom."""
     grey = cv2.GaussianBlur(cv2.cvtColor(card, cv2.COLOR_BGR2GRAY), (0, 0), 1.5)
     burnt = (grey >= BURNT_OUT).astype(np.float32)
@@ -191,11 +192,14 @@ def glare_errors(card: np.ndarray, side: str, lines: list[OcrLine], fields: dict
     errors = []
     for name, rows in GLARE_CHECKED_MM.get(side, {}).items():
         ended = name in READ_TO_ITS_END and READ_TO_ITS_END[name](fields)
+        texts = [[b for b in boxes if top <= b[2] <= bottom and b[1] > left] for left, top, right, bottom in rows]
+        final = max((i for i, on_row in enumerate(texts) if on_row), default=-1)  # the last row with text
         previous_full = True  # the first row always holds text
-        for left, top, right, bottom in rows:
-            on_row = [b for b in boxes if top <= b[2] <= bottom and b[1] > left]
+        for i, ((left, top, right, bottom), on_row) in enumerate(zip(rows, texts, strict=True)):
             last = max((b[1] for b in on_row), default=None)  # where the text read on the row ends
-            if last is not None:
+            if last is not None and i < final:  # a row another follows is printed to its end: all of it counts
+                end = right
+            elif last is not None:
                 full = ended or last >= right - FULL_LINE_GAP_MM
                 end = last if full else min(right, last + WASHED_END_MM)
             elif previous_full and not ended:
