@@ -56,8 +56,8 @@ class FieldVotes:
 
     today: date
     needed: int = 2  # readings that must read a value the same (1: the first clean reading is taken)
-    readings: list[CardReading] = field(default_factory=list)
-    holds: list[int | None] = field(default_factory=list)  # the hold each reading was made in (None: its own)
+    # each reading with the hold it was made in (None: a hold of its own)
+    readings: list[tuple[CardReading, int | None]] = field(default_factory=list)
     refused: bool = False  # a reading found something about the whole card (a photocopy): nothing is taken
 
     def add(self, reading: CardReading, hold: int | None = None) -> None:
@@ -69,25 +69,27 @@ class FieldVotes:
             return
         key = KEYS[reading.side]
         value = voted_fields(reading).get(key)
-        same_side = [r for r in self.readings if r.side == reading.side]
+        same_side = self.of_side(reading.side)
         if value and any(voted_fields(r).get(key) not in (None, value) for r in same_side):
             # another card's: the side's votes so far were not for this one
-            kept = [(r, h) for r, h in zip(self.readings, self.holds, strict=True) if r.side != reading.side]
-            self.readings, self.holds = [r for r, _ in kept], [h for _, h in kept]
-        self.readings.append(reading)
-        self.holds.append(hold)
+            self.readings = [(r, h) for r, h in self.readings if r.side != reading.side]
+        self.readings.append((reading, hold))
+
+    def of_side(self, side: str) -> list[CardReading]:
+        """The readings of `side`, in the order they were added."""
+        return [reading for reading, _ in self.readings if reading.side == side]
 
     def for_county(self, county: str | None) -> None:
         """The front's number is known: the back's readings made before it had no county to
         snap the authority's name to (`county_authority`)."""
-        for reading in self.readings:
-            if reading.side == "back" and reading.fields.get("authority"):
+        for reading in self.of_side("back"):
+            if reading.fields.get("authority"):
                 reading.fields["authority"] = county_authority(reading.fields["authority"], county)
 
     def taken(self, side: str) -> dict[str, str] | None:
         """Each of the side's fields as the readings agree on it, or None while one is not agreed."""
         holds: dict[str, dict[str, list[object]]] = {key: {} for key in SIDE_FIELDS[side]}  # value: its holds
-        for index, (reading, hold) in enumerate(zip(self.readings, self.holds, strict=True)):
+        for index, (reading, hold) in enumerate(self.readings):
             if reading.side == side:
                 for key, value in voted_fields(reading).items():
                     holds[key].setdefault(value, []).append(("own", index) if hold is None else hold)
@@ -116,7 +118,7 @@ class FieldVotes:
         errors = front_errors(fields, self.today) if side == "front" else back_errors(fields, self.today)
         if errors:
             return None
-        own = [r for r in self.readings if r.side == side]
+        own = self.of_side(side)
         best = max(own, key=lambda r: sum(voted_fields(r).get(key) == value for key, value in fields.items()))
         quality = {**best.quality, "readings_combined": sum(1 for r in own if voted_fields(r))}
         return dataclasses.replace(best, fields=dict(fields), errors=[], quality=quality)
