@@ -89,11 +89,16 @@ def _straight_quad(contour: np.ndarray) -> np.ndarray | None:
     return np.array(corners, np.float32)
 
 
-def _overlap(quad: np.ndarray, contour: np.ndarray, shape: tuple[int, int]) -> float:
-    """Intersection over union of the quadrilateral and the region the contour outlines."""
+def _region(contour: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The region the contour outlines, filled, as a 0/1 mask of `shape`."""
     region = np.zeros(shape, np.uint8)
     cv2.drawContours(region, [contour], -1, 1, -1)
-    outline = np.zeros(shape, np.uint8)
+    return region
+
+
+def _overlap(quad: np.ndarray, region: np.ndarray) -> float:
+    """Intersection over union of the quadrilateral and a filled region (`_region`)."""
+    outline = np.zeros(region.shape, np.uint8)
     cv2.fillConvexPoly(outline, np.round(quad).astype(np.int32), 1)
     union = np.count_nonzero(region | outline)
     return np.count_nonzero(region & outline) / union if union else 0.0
@@ -158,23 +163,25 @@ def find_cards(frame_bgr: np.ndarray, *, work_side: int = WORK_SIDE) -> list[Fou
     small = cv2.resize(frame_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else frame_bgr
     grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
     frame_area = small.shape[0] * small.shape[1]
-    found: list[tuple[FoundCard, float]] = []  # with the share of its outline the contour fills
+    found: list[tuple[FoundCard, float]] = []  # with how well its outline fits its contour (`_overlap`)
     for mask in _masks(grey):
         contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         for contour in sorted(contours, key=cv2.contourArea, reverse=True)[:12]:
             area = cv2.contourArea(contour)
             if area < MIN_AREA_SHARE * frame_area or area > 0.98 * frame_area:
                 continue
+            region = _region(contour, grey.shape)
             corners = _quad(contour)
             straight = _straight_quad(contour)
             if straight is not None and (
-                corners is None
-                or _overlap(straight, contour, grey.shape) > _overlap(corners, contour, grey.shape) + 0.01
+                corners is None or _overlap(straight, region) > _overlap(corners, region) + 0.01
             ):
                 corners = order_corners(straight)  # the hull bulged out where glare met the background
             if corners is None:
                 continue
-            quad = order_corners(_refine(order_corners(corners), contour) / scale)
+            refined = order_corners(_refine(order_corners(corners), contour))
+            fit = _overlap(refined, region)  # the outline given, as refined (a line it follows there lowers it)
+            quad = refined / scale
             long_side, short_side = sorted(_side_lengths(quad), reverse=True)
             quad_area = cv2.contourArea(corners)
             fill = area / quad_area if quad_area else 0.0
@@ -183,13 +190,14 @@ def find_cards(frame_bgr: np.ndarray, *, work_side: int = WORK_SIDE) -> list[Fou
             card = FoundCard(quad, quad_area / frame_area)
             same = next((i for i, (seen, _) in enumerate(found) if _overlaps(seen.quad, quad)), None)
             if same is None:
-                found.append((card, fill))
+                found.append((card, fit))
                 continue
-            # the same card seen in both masks: the outline it fills best (a line or an object
-            # touching the card bends the other's hull), the larger when they fill alike
-            seen, seen_fill = found[same]
-            if fill > seen_fill + 0.03 or (fill > seen_fill - 0.03 and card.area_share > seen.area_share):
-                found[same] = (card, fill)
+            # the same card seen twice (in both masks, or as a contour and one around it with a
+            # line or a thumb touching the card): the outline that fits its contour best (the
+            # other's hull reaches out to the line's end), the larger when they fit alike
+            seen, seen_fit = found[same]
+            if fit > seen_fit + 0.01 or (fit > seen_fit - 0.01 and card.area_share > seen.area_share):
+                found[same] = (card, fit)
     cards = [card for card, _ in found]
     largest = max((card.area_share for card in cards), default=0.0)
     if largest < 0.3 and abs(max(ratio, 1 / ratio) - CARD_RATIO) < 0.12:  # a scan: the portrait is no card

@@ -90,7 +90,9 @@ class Pose:
     tilt: float = 0.0  # the far edge this much shorter
     far_edge: int = 0  # which edge is farther from the camera: 0 top, 1 bottom, 2 left, 3 right
     thumb_corner: int | None = None  # where the occlusion sits (None: a random corner)
+    thumb: tuple[tuple[int, int, int], float] | None = None  # its skin (BGR) and angle (None: random)
     glare_at: tuple[float, float] | None = None  # the glare spot from the card's centre, in card sizes
+    shade_flipped: bool | None = None  # the light falls off to the left, not the right (None: random)
 
 
 def _corners(pose: Pose) -> np.ndarray:
@@ -119,6 +121,12 @@ def random_pose(rng: np.random.Generator, d: Degradation) -> Pose:
     return Pose(centre, d.card_width, angle, d.tilt, far)
 
 
+def random_thumb(rng: np.random.Generator) -> tuple[tuple[int, int, int], float]:
+    """A thumb's skin (BGR) and the angle it lies at."""
+    skin = tuple(int(c) for c in rng.choice([(140, 170, 210), (120, 150, 190), (100, 130, 170)]))
+    return skin, float(rng.uniform(0, 180))
+
+
 def _place(
     card: np.ndarray, frame: np.ndarray, rng: np.random.Generator, d: Degradation, pose: Pose
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -138,17 +146,9 @@ def _place(
         drawn = int(rng.integers(0, 4))
         corner = target[drawn if pose.thumb_corner is None else pose.thumb_corner]
         radius = int(d.occlusion * h * scale)
-        skin = tuple(int(c) for c in rng.choice([(140, 170, 210), (120, 150, 190), (100, 130, 170)]))
-        cv2.ellipse(
-            out,
-            (int(corner[0]), int(corner[1])),
-            (radius, int(radius * 1.4)),
-            float(rng.uniform(0, 180)),
-            0,
-            360,
-            skin,
-            -1,
-        )
+        skin, angle = random_thumb(rng)
+        skin, angle = pose.thumb or (skin, angle)
+        cv2.ellipse(out, (int(corner[0]), int(corner[1])), (radius, int(radius * 1.4)), angle, 0, 360, skin, -1)
     if d.glare:
         drawn = rng.uniform(-0.3, 0.3, 2)
         spot = (
@@ -183,7 +183,8 @@ def photograph(
         frame, glare = _place(card_bgr, counter, rng, d, pose or random_pose(rng, d))
     if d.light_gradient:
         ramp = np.linspace(1.0, 1.0 - d.light_gradient, FRAME[0], dtype=np.float32)
-        if rng.random() < 0.5:
+        flipped = bool(rng.random() < 0.5)
+        if flipped if pose is None or pose.shade_flipped is None else pose.shade_flipped:
             ramp = ramp[::-1]
         frame = np.clip(frame * ramp[None, :, None], 0, 255).astype(np.uint8)
     if glare is not None:
@@ -229,10 +230,22 @@ class _Holding:
         self.card, self.seed, self.d = card_bgr, seed, LEVELS[level]
         self.angle = float(rng.uniform(-self.d.rotation_deg, self.d.rotation_deg))
         self.far_edge = int(rng.integers(0, 4))
-        self.held = {"thumb_corner": int(rng.integers(0, 4)), "glare_at": tuple(rng.uniform(-0.3, 0.3, 2))}
+        self.looks = np.random.default_rng([seed, 1])  # the thumb's and the lamp's, apart from the moves' draws
+        self.shade_flipped = bool(self.looks.random() < 0.5)  # the lamp stays where it is
+        self.held = self._held_anew()
         self.close = max(self.d.card_width, 0.58)
         self.counter = _counter(rng, self.d.clutter)  # the same counter all along
         self.offset = 0  # frames planned: each is photographed with its own seed
+
+    def _held_anew(self) -> dict:
+        """How the card is held, drawn anew: the thumb's corner, skin and angle, the lamp's spot
+        on the card; the same on every frame until the person tilts it or places it again."""
+        return {
+            "thumb_corner": int(self.rng.integers(0, 4)),
+            "glare_at": tuple(self.rng.uniform(-0.3, 0.3, 2)),
+            "thumb": random_thumb(self.looks),
+            "shade_flipped": self.shade_flipped,
+        }
 
     def frame(self, pose: Pose | None, blur: int = 0) -> Shot:
         self.offset += 1
@@ -289,7 +302,7 @@ class _Holding:
         d, rng = self.d, self.rng
         self.angle = float(rng.uniform(-d.rotation_deg, d.rotation_deg))
         self.far_edge = int(rng.integers(0, 4))
-        self.held = {"thumb_corner": int(rng.integers(0, 4)), "glare_at": tuple(rng.uniform(-0.3, 0.3, 2))}
+        self.held = self._held_anew()
         return [self.frame(None), self.frame(None), *self._slid_in(steady)]
 
     def _slid_in(self, steady: int) -> list[Shot]:
