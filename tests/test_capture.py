@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from terminal_app.capture.fields import (
     Placed,
+    back_errors,
     characters_spanning,
     correct_division,
     read_back,
@@ -261,6 +262,23 @@ def test_the_names_the_recogniser_misreads_are_read_as_printed(ethnicity):
     assert reading.fields["ethnicity"] == ethnicity
     # 傈僳 comes out of the recogniser as nothing: it is found by scoring the row against the names
     assert reading.quality.get("ethnicity_by_names", False) == (ethnicity == "傈僳")
+
+
+def test_a_validity_period_no_card_has_is_refused():
+    """A second-generation card is valid 5, 10 or 20 years, to the day, or long-term: a year's
+    digit misread (2082 for 2032, two frames of one hold alike, medium capture card 287) makes a
+    period of 70 years, refused; so is a period a day off."""
+    authority = {"authority": "瑞金县公安局"}
+
+    def codes(start: str, end: str) -> list[str]:
+        return [e.code for e in back_errors(authority | {"valid_from": start, "valid_to": end}, TODAY)]
+
+    assert codes("2012-12-08", "2032-12-08") == []
+    assert codes("2018-07-21", "2028-07-21") == [] and codes("2024-03-02", "2029-03-02") == []
+    assert codes("2012-12-08", "2082-12-08") == ["period_invalid"]
+    assert codes("2012-12-08", "2032-12-09") == ["period_invalid"]
+    assert codes("2020-02-29", "2030-02-28") == [] and codes("2020-02-29", "2030-03-01") == []
+    assert codes("2012-12-08", "长期") == []
 
 
 def test_the_surname_the_recogniser_misreads_is_read_as_printed():

@@ -485,9 +485,20 @@ def county_authority(authority: str, county: str | None) -> str:
     return snap(name, county_names(), prefer=county) + "公安局"
 
 
+def is_validity_period(start: date, end: date) -> bool:
+    """Whether a card valid from `start` can be valid to `end`: 5, 10 or 20 years later, to the
+    day (from 29 February, the 28th or 1 March in a year with none). A misread digit of a year
+    (2082 for 2032) makes a period no card has."""
+    if end.year - start.year not in VALIDITY_YEARS:
+        return False
+    if (end.month, end.day) == (start.month, start.day):
+        return True
+    return (start.month, start.day) == (2, 29) and (end.month, end.day) in ((2, 28), (3, 1))
+
+
 def back_errors(fields: dict[str, str], today: date) -> list[FieldError]:
     """What is wrong with the emblem side's fields as read: no authority, no period, a period
-    that ends before it starts, a card expired or not yet valid."""
+    that ends before it starts or is not 5, 10 or 20 years, a card expired or not yet valid."""
     errors = []
     start = date.fromisoformat(fields["valid_from"]) if fields.get("valid_from") else None
     to = fields.get("valid_to", "")
@@ -499,6 +510,8 @@ def back_errors(fields: dict[str, str], today: date) -> list[FieldError]:
     elif isinstance(end, date):
         if end <= start:
             errors.append(FieldError("valid_to", "period_invalid", "the validity period ends before it starts"))
+        elif not is_validity_period(start, end):
+            errors.append(FieldError("valid_to", "period_invalid", "the validity period is not 5, 10 or 20 years"))
         elif end < today:
             errors.append(FieldError("valid_to", "expired", f"the card expired on {end.isoformat()}"))
     if start is not None and start > today:

@@ -146,8 +146,8 @@ def _place(
         drawn = int(rng.integers(0, 4))
         corner = target[drawn if pose.thumb_corner is None else pose.thumb_corner]
         radius = int(d.occlusion * h * scale)
-        skin, angle = random_thumb(rng)
-        skin, angle = pose.thumb or (skin, angle)
+        drawn_thumb = random_thumb(rng)  # drawn whatever the pose holds, so the draws after it stay the same
+        skin, angle = pose.thumb or drawn_thumb
         cv2.ellipse(out, (int(corner[0]), int(corner[1])), (radius, int(radius * 1.4)), angle, 0, 360, skin, -1)
     if d.glare:
         drawn = rng.uniform(-0.3, 0.3, 2)
@@ -183,8 +183,10 @@ def photograph(
         frame, glare = _place(card_bgr, counter, rng, d, pose or random_pose(rng, d))
     if d.light_gradient:
         ramp = np.linspace(1.0, 1.0 - d.light_gradient, FRAME[0], dtype=np.float32)
-        flipped = bool(rng.random() < 0.5)
-        if flipped if pose is None or pose.shade_flipped is None else pose.shade_flipped:
+        flipped = bool(rng.random() < 0.5)  # drawn whatever the pose holds, as the thumb
+        if pose is not None and pose.shade_flipped is not None:
+            flipped = pose.shade_flipped
+        if flipped:
             ramp = ramp[::-1]
         frame = np.clip(frame * ramp[None, :, None], 0, 255).astype(np.uint8)
     if glare is not None:
