@@ -89,19 +89,39 @@ def _straight_quad(contour: np.ndarray) -> np.ndarray | None:
     return np.array(corners, np.float32)
 
 
-def _region(contour: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """The region the contour outlines, filled, as a 0/1 mask of `shape`."""
-    region = np.zeros(shape, np.uint8)
-    cv2.drawContours(region, [contour], -1, 1, -1)
-    return region
+@dataclass(frozen=True)
+class _Region:
+    """The region a contour outlines, filled, over the contour's bounding box only (a frame-sized
+    mask per contour cost the gate a millisecond)."""
+
+    mask: np.ndarray  # 0/1 over the box
+    x: int  # the box's top left in the frame
+    y: int
+    frame: tuple[int, int]  # the frame's height and width
+    count: int  # pixels inside
 
 
-def _overlap(quad: np.ndarray, region: np.ndarray) -> float:
-    """Intersection over union of the quadrilateral and a filled region (`_region`)."""
-    outline = np.zeros(region.shape, np.uint8)
-    cv2.fillConvexPoly(outline, np.round(quad).astype(np.int32), 1)
-    union = np.count_nonzero(region | outline)
-    return np.count_nonzero(region & outline) / union if union else 0.0
+def _region(contour: np.ndarray, shape: tuple[int, int]) -> _Region:
+    """The region the contour outlines in a frame of `shape`."""
+    x, y, width, height = cv2.boundingRect(contour)
+    mask = np.zeros((height, width), np.uint8)
+    cv2.drawContours(mask, [contour], -1, 1, -1, offset=(-x, -y))
+    return _Region(mask, x, y, shape, int(np.count_nonzero(mask)))
+
+
+def _overlap(quad: np.ndarray, region: _Region) -> float:
+    """Intersection over union of the quadrilateral (within the frame) and a filled region."""
+    corners = np.round(quad).astype(np.int32)
+    height, width = region.mask.shape
+    x0, y0 = max(0, min(region.x, int(corners[:, 0].min()))), max(0, min(region.y, int(corners[:, 1].min())))
+    x1 = min(region.frame[1], max(region.x + width, int(corners[:, 0].max()) + 1))
+    y1 = min(region.frame[0], max(region.y + height, int(corners[:, 1].max()) + 1))
+    outline = np.zeros((y1 - y0, x1 - x0), np.uint8)  # the box around both
+    cv2.fillConvexPoly(outline, corners - np.array([x0, y0], np.int32), 1)
+    over_region = outline[region.y - y0 : region.y - y0 + height, region.x - x0 : region.x - x0 + width]
+    shared = np.count_nonzero(over_region & region.mask)
+    union = region.count + np.count_nonzero(outline) - shared
+    return shared / union if union else 0.0
 
 
 def _refine(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
