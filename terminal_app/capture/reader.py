@@ -12,6 +12,7 @@ from datetime import date
 
 import cv2
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, UnidentifiedImageError
 
 from terminal_app.capture.card_finder import find_card, rectify
@@ -62,6 +63,14 @@ MAX_BURNT_SHARE = 0.05  # of a row, outside what was read: more, and the field i
 # a third of a character or more: a character there is gone, though the text around it was read.
 WASHED_COLUMN = 0.75
 LOST_CHARACTER_MM = 1.0
+# Glare short of burning out still washes the characters under it out to faint grey, and the
+# recogniser reads another character there (medium capture card 259's 李 at 0.53 of its row's ink,
+# read as 杰 by two frames alike): a row whose faintest character (`faintest_character`) has less
+# ink than this share of its row's is refused as under glare. Printed characters under the
+# medium level's uneven light came out at 0.7 or more (500 photographs, mild and medium).
+WASHED_INK = 0.6
+CHARACTER_MM = 2.5  # every stretch this wide inside a row's text holds some stroke of a character
+INKED = 25  # a column's contrast (grey levels) above this: it holds print
 
 
 class ImageRejected(Exception):
@@ -172,6 +181,22 @@ READ_TO_ITS_END = {
 }
 
 
+def faintest_character(grey: np.ndarray, box: tuple[float, float, float, float]) -> float:
+    """How faint the faintest character of a row of text is: each column's contrast (its paper,
+    the 90th percentile, against its darkest pixel), the strongest within every character's
+    width, the least of those over the row's median inked column. 1 for a row with no print or
+    too short to judge (the other checks see to those)."""
+    crop = _crop_mm(grey, box)
+    width = round(CHARACTER_MM * PX_PER_MM)
+    if crop.shape[0] < 2 or crop.shape[1] <= width:
+        return 1.0
+    contrast = np.percentile(crop, 90, axis=0) - crop.min(axis=0)
+    inked = contrast[contrast > INKED]
+    if not inked.size:
+        return 1.0
+    return float(sliding_window_view(contrast, width).max(axis=1).min() / np.median(inked))
+
+
 def _longest_run(flags: np.ndarray) -> int:
     """The length of the longest run of True in a 1-d array."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
@@ -184,8 +209,11 @@ def glare_errors(card: np.ndarray, side: str, lines: list[OcrLine], fields: dict
     be counts: up to a little past the last text read on it (a washed-out end), all of a row
     another row follows (the address wraps when a row is full), or all of a row that must hold
     text and where none was read; pixels inside what was read do not count (the
-    text there came through), unless a stretch of it is burnt out from top to bottom."""
-    grey = cv2.GaussianBlur(cv2.cvtColor(card, cv2.COLOR_BGR2GRAY), (0, 0), 1.5)
+    text there came through), unless a stretch of it is burnt out from top to bottom or a
+    character of it is washed faint (`faintest_character`)."""
+    plain = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
+    grey = cv2.GaussianBlur(plain, (0, 0), 1.5)
+    inked = cv2.GaussianBlur(plain, (0, 0), 1.0).astype(np.float32)  # noise evened, strokes kept
     burnt = (grey >= BURNT_OUT).astype(np.float32)
     boxes = [(line.box[:, 0].min() / PX_PER_MM, line.box[:, 0].max() / PX_PER_MM, line.centre[1] / PX_PER_MM)
              for line in lines]  # fmt: skip
@@ -213,6 +241,9 @@ def glare_errors(card: np.ndarray, side: str, lines: list[OcrLine], fields: dict
                 read[max(0, round(start * PX_PER_MM) - x0 - 2) : max(0, round(stop * PX_PER_MM) - x0 + 2)] = True
             # ... but for a stretch washed out from top to bottom: the characters there are gone
             lost = _longest_run(read & (columns >= WASHED_COLUMN)) >= LOST_CHARACTER_MM * PX_PER_MM
+            if last is not None and not lost:  # ... or a character there is washed faint
+                text = (max(left, min(b[0] for b in on_row)), top, min(right, last), bottom)
+                lost = faintest_character(inked, text) < WASHED_INK
             columns[read] = 0
             if lost or (columns.size and float(columns.mean()) > MAX_BURNT_SHARE):
                 errors.append(
