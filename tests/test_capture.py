@@ -413,11 +413,15 @@ def test_the_back_read_after_the_front_takes_the_number_s_county_when_the_author
     assert elsewhere.fields["authority"] == "激浦县公安局"
 
 
+def spot_distance(card_bgr: np.ndarray, centre_mm: tuple[float, float], radius_mm: float) -> np.ndarray:
+    """Each pixel's distance from a spot's centre on the card (10 px a mm), in its radii."""
+    yy, xx = np.mgrid[: card_bgr.shape[0], : card_bgr.shape[1]]
+    return np.hypot(xx - centre_mm[0] * 10, yy - centre_mm[1] * 10) / (radius_mm * 10)
+
+
 def glared(card_bgr: np.ndarray, centre_mm: tuple[float, float], radius_mm: float) -> np.ndarray:
     """The card with a burnt-out glare spot: the lamp's reflection, white, soft at its rim."""
-    yy, xx = np.mgrid[: card_bgr.shape[0], : card_bgr.shape[1]]
-    distance = np.hypot(xx - centre_mm[0] * 10, yy - centre_mm[1] * 10) / (radius_mm * 10)
-    light = np.clip(1.6 - distance, 0, 1)[..., None] * 255
+    light = np.clip(1.6 - spot_distance(card_bgr, centre_mm, radius_mm), 0, 1)[..., None] * 255
     return np.clip(card_bgr + light, 0, 255).astype(np.uint8)
 
 
@@ -435,9 +439,7 @@ def test_a_field_under_burnt_out_glare_is_refused_not_read_short():
 def faded(card_bgr: np.ndarray, centre_mm: tuple[float, float], radius_mm: float, depth: float) -> np.ndarray:
     """The card with a spot of glare short of burning out: print and paper there drawn towards a
     pale grey (244) by `depth`, so the characters under it are faint, not gone."""
-    yy, xx = np.mgrid[: card_bgr.shape[0], : card_bgr.shape[1]]
-    distance = np.hypot(xx - centre_mm[0] * 10, yy - centre_mm[1] * 10) / (radius_mm * 10)
-    share = (depth * np.clip(1.5 - distance, 0, 1))[..., None]
+    share = (depth * np.clip(1.5 - spot_distance(card_bgr, centre_mm, radius_mm), 0, 1))[..., None]
     return (card_bgr * (1 - share) + 244 * share).astype(np.uint8)
 
 
