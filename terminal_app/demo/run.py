@@ -21,6 +21,7 @@ import base64
 import hashlib
 import json
 import secrets
+import socket
 import tempfile
 import time
 from collections import Counter
@@ -29,7 +30,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sync.central.process import free_port
 from terminal_app.capture.card_capture import IdCardCapture, printed_fields
 from terminal_app.capture.ocr import ocr_engine
 from terminal_app.capture.sources import FOLDER_FPS, FrameListSource
@@ -243,7 +243,7 @@ class DemoRun:
         self.entered = root / "applicants" / ENTERED
         self.export = root / "backoffice" / EXPORT
         self.central = LocalCentral(root / "central", root / "logs" / "central.log")
-        self.dead_link = f"http://127.0.0.1:{free_port()}"  # nothing listens: the county's link is down
+        self.dead_link = ""  # set for the run (`run`)
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -309,6 +309,15 @@ class DemoRun:
             params.write_text(json.dumps(mine), "utf-8")
 
     def run(self) -> DemoReport:
+        # The county's link is down: a port bound for the whole run and never listened on refuses
+        # every connection, and no server started meanwhile can be given it (a port only looked up
+        # free was once handed to the central service next, and the "down" link reached it).
+        with socket.socket() as dead:
+            dead.bind(("127.0.0.1", 0))
+            self.dead_link = f"http://127.0.0.1:{dead.getsockname()[1]}"
+            return self._run()
+
+    def _run(self) -> DemoReport:
         self._check_same_run()
         done = {row["index"]: row for row in _jsonl(self.journal)}
         try:
