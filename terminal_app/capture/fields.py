@@ -40,6 +40,10 @@ class Placed:
     left: float  # mm
     score: float
 
+    @property
+    def right(self) -> float:
+        return 2 * self.x - self.left
+
 
 @dataclass
 class FieldError:
@@ -123,6 +127,23 @@ def align(placed: list[Placed], matrix: np.ndarray | None) -> list[Placed]:
         x, y = matrix @ np.array([p.x, p.y, 1.0])
         out.append(Placed(p.text, float(x), float(y), float(x - (p.x - p.left) * scale), p.score))
     return out
+
+
+def _joined(parts: list[Placed]) -> str:
+    """The text of a band's lines in reading order. Where the detector split one printed run into
+    two boxes that overlap by half a character or more, the character at the seam comes out of
+    both (1993 and 3年9月11日): it is kept once."""
+    text = ""
+    before: Placed | None = None
+    for p in parts:
+        part = p.text
+        if before is not None and part and text.endswith(part[0]) and abs(p.y - before.y) < LINE_MM:
+            character = (before.right - before.left) / max(1, len(before.text))
+            if before.right - p.left >= 0.5 * character:
+                part = part[1:]
+        text += part
+        before = p
+    return text
 
 
 def _has(placed: list[Placed], mark: str) -> Placed | None:
@@ -350,14 +371,14 @@ def read_front(placed: list[Placed], today: date, number: str | None = None) -> 
     fields: dict[str, str] = {}
     value_right = 53.0  # the photo starts at 54 mm
     name = _band(placed, 4.0, 10.5, 13.0, value_right)
-    fields["name"] = read_name(_strip("".join(p.text for p in name), "姓名"))
-    line = _strip("".join(p.text for p in _band(placed, 10.5, 17.0, 0.0, value_right)), "性别")
+    fields["name"] = read_name(_strip(_joined(name), "姓名"))
+    line = _strip(_joined(_band(placed, 10.5, 17.0, 0.0, value_right)), "性别")
     before, _, after = line.partition("民族")
     sex = re.search(r"男|女", before)
     fields["sex"] = sex.group(0) if sex else ""
     fields["ethnicity"] = read_ethnicity(after)
-    birth_text = _strip("".join(p.text for p in _band(placed, 17.0, 23.5, 13.0, value_right)), "出生")
-    address = _strip("".join(p.text for p in _band(placed, 23.5, 41.0, 13.0, value_right)), "住址")
+    birth_text = _strip(_joined(_band(placed, 17.0, 23.5, 13.0, value_right)), "出生")
+    address = _strip(_joined(_band(placed, 23.5, 41.0, 13.0, value_right)), "住址")
     merged = _BIRTH_LINE.match(address)
     if merged and not _BIRTH_LINE.match(birth_text):  # the birth date's row run into the address's first
         birth_text, address = merged.group(0), address[merged.end() :]
@@ -367,7 +388,7 @@ def read_front(placed: list[Placed], today: date, number: str | None = None) -> 
         with contextlib.suppress(ValueError):  # a misread day or month: reported as not read
             birth_date = date(int(birth.group(1)), int(birth.group(2)), int(birth.group(3)))
     fields["birth_date"] = birth_date.isoformat() if birth_date else ""
-    number_text = "".join(p.text for p in _band(placed, 41.0, 54.0, 0.0, CARD_MM[0]))
+    number_text = _joined(_band(placed, 41.0, 54.0, 0.0, CARD_MM[0]))
     fields["id_number"] = number or normalise_number(number_text)
     check = validate_id_number(fields["id_number"], today=today, min_age=0, max_age=200)
     fields["address"] = correct_division(address, check.region.address_prefix if check.valid and check.region else None)
@@ -461,11 +482,11 @@ def read_back(placed: list[Placed], today: date, county: str | None = None) -> C
     is taken when the name read is it with one or two characters left out. An authority line
     the recogniser ran into the validity dates is split at the authority's end."""
     fields: dict[str, str] = {}
-    authority = _strip("".join(p.text for p in _band(placed, 36.5, 43.5, 26.0, CARD_MM[0])), "签发机关")
+    authority = _strip(_joined(_band(placed, 36.5, 43.5, 26.0, CARD_MM[0])), "签发机关")
     ended = _AUTHORITY_END.match(authority)
     rest = authority[ended.end() :] if ended else ""
     fields["authority"] = county_authority(ended.group(1) if ended else authority, county)
-    period = rest + _strip("".join(p.text for p in _band(placed, 43.5, 54.0, 0.0, CARD_MM[0])), "有效期限")
+    period = rest + _strip(_joined(_band(placed, 43.5, 54.0, 0.0, CARD_MM[0])), "有效期限")
     start, end = read_period(period, today)
     fields["valid_from"] = start.isoformat() if start else ""
     fields["valid_to"] = end if isinstance(end, str) else (end.isoformat() if end else "")
