@@ -28,7 +28,9 @@ FRONT_MARKS = ("公民身份号码", "姓名", "性别", "民族", "出生", "�
 BACK_MARKS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")
 SEX = {"男": "M", "女": "F"}
 LINE_MM = 2.5  # address lines are 4.6 mm apart
-LABEL_CHAR_MM = 2.4  # a label's characters are this wide (姓名 prints 4.8 mm)
+# 民族's centre right of the left edge of a line that runs it into its value (民族汉): a label's
+# characters print 2.4 mm wide, and the box is padded beyond the ink (measured as ANCHORS are)
+MERGED_LABEL_CENTRE_MM = 3.0
 _NUMBER_FIXES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "x": "X"})
 
 
@@ -78,12 +80,13 @@ def _flip(placed: list[Placed]) -> list[Placed]:
     return [Placed(p.text, width - p.x, height - p.y, width - p.left - 2 * (p.x - p.left), p.score) for p in placed]
 
 
-# Where each printed label's centre sits on a card (mm), measured from the drawn cards' OCR.
+# Where each printed label's centre sits on a card (mm), measured from the drawn cards' OCR with
+# the detector at `ocr.DET_SIDE_PX` (its boxes move by a few tenths of a millimetre with that size).
 ANCHORS = {
-    "front": {"姓名": (8.9, 7.45), "性别": (8.9, 14.4), "民族": (29.54, 14.38), "出生": (9.0, 21.4),
-              "住址": (8.94, 28.4), "公民身份号码": (13.71, 46.88)},
-    "back": {"中华人民共和国": (41.8, 9.1), "居民身份证": (42.55, 17.75), "签发机关": (19.86, 41.5),
-             "有效期限": (19.8, 48.0)},
+    "front": {"姓名": (8.9, 7.35), "性别": (9.0, 14.4), "民族": (29.6, 14.45), "出生": (8.95, 21.4),
+              "住址": (8.95, 28.4), "公民身份号码": (13.75, 46.95)},
+    "back": {"中华人民共和国": (41.7, 8.95), "居民身份证": (42.6, 17.68), "签发机关": (19.9, 41.45),
+             "有效期限": (19.9, 48.0)},
 }  # fmt: skip
 
 
@@ -100,7 +103,7 @@ def alignment(placed: list[Placed], side: str) -> np.ndarray | None:
         # shear across the card cannot be fitted; its centre from the line's left edge
         merged = next((p for p in placed if p.text.startswith("民族") and len(p.text) > 2), None)
         if merged is not None:
-            found.append(((merged.left + len("民族") * LABEL_CHAR_MM / 2, merged.y), anchors["民族"]))
+            found.append(((merged.left + MERGED_LABEL_CENTRE_MM, merged.y), anchors["民族"]))
     if not found:
         return None
     source = np.array([xy for xy, _ in found], np.float32)
