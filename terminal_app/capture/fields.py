@@ -140,7 +140,9 @@ def _joined(parts: list[Placed]) -> str:
     before: Placed | None = None
     for p in parts:
         part = p.text
-        if before is not None and part and text.endswith(part[0]) and abs(p.y - before.y) < LINE_MM:
+        if not part:
+            continue
+        if before is not None and before.text.endswith(part[0]) and abs(p.y - before.y) < LINE_MM:
             character = (before.right - before.left) / max(1, len(before.text))
             if before.right - p.left >= 0.5 * character:
                 part = part[1:]
@@ -438,16 +440,18 @@ def _dotted(text: str) -> tuple[str, int, int] | None:
 
 def _complete(year: str, month: int, day: int, other: date, sign: int, today: date) -> date | None:
     """A validity date whose year lost its first digits to glare or a thumb, taken from the
-    other end of the period: the same month and day, 5, 10 or 20 years away, the year ending in
-    the digits read, and (for the start) not after today. Only when exactly one year fits."""
-    if (month, day) != (other.month, other.day):
-        return None
-    years = {other.year + sign * n for n in VALIDITY_YEARS if str(other.year + sign * n).endswith(year)}
+    other end of the period (`sign` +1: this is the end): the year ending in the digits read and
+    making a period a card has (`is_validity_period`), and (for the start) not after today. Only
+    when exactly one year fits."""
     found = []
-    for candidate in years:
+    for years in VALIDITY_YEARS:
+        candidate = other.year + sign * years
+        if not str(candidate).endswith(year):
+            continue
         with contextlib.suppress(ValueError):
             when = date(candidate, month, day)
-            if sign > 0 or when <= today:
+            start, end = (other, when) if sign > 0 else (when, other)
+            if is_validity_period(start, end) and (sign > 0 or when <= today):
                 found.append(when)
     return found[0] if len(found) == 1 else None
 
