@@ -2,6 +2,7 @@
 both sides from a held-up card (gate + best-frame OCR + re-reads).
 
     .venv/bin/python bench/bench_card_capture.py [--cards 20] [--levels clean mild medium]
+        [--people still listening] [--no-gate]
 
 Gate: milliseconds per frame and frames per second at 640x480 and 1280x720, beside the naive
 gate run in the same process (the card searched at the reader's 960 pixels and judged on the
@@ -27,7 +28,7 @@ import numpy as np
 from terminal_app.capture.card_capture import IdCardCapture, printed_fields
 from terminal_app.capture.card_finder import find_card, rectify
 from terminal_app.capture.quality import check_frame, judge_card
-from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
+from terminal_app.capture.synthetic_card import CardFace, draw_back, draw_front, make_cards
 from terminal_app.capture.synthetic_photo import CardHolder, held_card_frames
 from terminal_app.core.reasons import ReasonError
 
@@ -58,10 +59,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cards", type=int, default=20)
     parser.add_argument("--levels", nargs="+", default=["clean", "mild", "medium"])
+    parser.add_argument(
+        "--people", nargs="+", choices=["still", "listening"], default=["still", "listening"],
+        help="still: holds the card still whatever the screen says; listening: does what it says",
+    )  # fmt: skip
+    parser.add_argument("--no-gate", action="store_true", help="leave out the quality gate's timing")
     args = parser.parse_args()
     cards = make_cards(args.cards, seed=2026, today=TODAY)
+    if not args.no_gate:
+        gate_timing(cards[0])
+    print(f"capture of both sides from held-up cards, {args.cards} cards per level")
+    for level in args.levels:
+        for people in args.people:
+            capture_level(cards, level, listens=people == "listening")
 
-    frames = held_card_frames(bgr(draw_front(cards[0])), seed=1, level="mild")
+
+def gate_timing(card: CardFace) -> None:
+    """The quality gate's milliseconds a frame, beside the naive gate's, at both preview sizes."""
+    frames = held_card_frames(bgr(draw_front(card)), seed=1, level="mild")
     print("quality gate per frame (median of held-card frames, 3 passes)")
     for size in ((640, 480), (1280, 720)):
         sized = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
@@ -71,11 +86,6 @@ def main() -> None:
             f"  {size[0]}x{size[1]}: {ours:5.1f} ms ({1000 / ours:5.0f} fps)   naive {naive:5.1f} ms"
             f" ({1000 / naive:4.0f} fps)   ratio {ours / naive:.2f}x"
         )
-
-    print(f"capture of both sides from held-up cards, {args.cards} cards per level")
-    for level in args.levels:
-        for listens in (False, True):
-            capture_level(cards, level, listens)
 
 
 def capture_level(cards: list, level: str, listens: bool) -> None:
