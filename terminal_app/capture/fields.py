@@ -31,6 +31,8 @@ LINE_MM = 2.5  # address lines are 4.6 mm apart
 # 民族's centre right of the left edge of a line that runs it into its value (民族汉): a label's
 # characters print 2.4 mm wide, and the box is padded beyond the ink (measured as ANCHORS are)
 MERGED_LABEL_CENTRE_MM = 3.0
+FIT_MM = 1.5  # a label this far from where the transform puts it is an outlier
+AFFINE_GAIN_MM = 0.3  # how much better (mean mm) a full affine must fit the labels than a similarity
 _NUMBER_FIXES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "x": "X"})
 
 
@@ -93,9 +95,12 @@ ANCHORS = {
 def alignment(placed: list[Placed], side: str) -> np.ndarray | None:
     """How an imperfect rectification (a corner hidden by a thumb, a rounded corner taken for
     the edge) is undone, from the labels the OCR found, alone or at the start of a line: a 2 x 3
-    affine transform, millimetres where they are to where the card prints them, fitted robustly
-    (three labels or more, spread over the card; otherwise a similarity transform from two, or
-    a shift from one). None without a label."""
+    transform, millimetres where they are to where the card prints them, fitted robustly. A
+    similarity (shift, turn, scale) from two labels or more; a full affine transform only from
+    three or more spread over the card, and only where it fits them `AFFINE_GAIN_MM` better: the
+    labels lie in two columns a few millimetres tall, so a box drawn a little off (another
+    recogniser's boxes sit closer to the ink) would otherwise be fitted as a stretch that moves
+    far lines out of their rows. A shift from one label; None without one."""
     anchors = ANCHORS[side]
     found = [((p.x, p.y), anchors[p.text]) for p in placed if p.text in anchors]
     if side == "front" and not any(p.text == "民族" for p in placed):
@@ -108,16 +113,28 @@ def alignment(placed: list[Placed], side: str) -> np.ndarray | None:
         return None
     source = np.array([xy for xy, _ in found], np.float32)
     target = np.array([xy for _, xy in found], np.float32)
-    matrix = None
-    spread = np.ptp(target, axis=0)
-    if len(found) >= 3 and min(spread) >= 10:  # labels in one column cannot fix a stretch across
-        matrix, _ = cv2.estimateAffine2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=1.5)
-    if matrix is None and len(found) >= 2:
-        matrix, _ = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=1.5)
-    if matrix is None:
+    if len(found) == 1:
+        shift = target[0] - source[0]
+        return np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
+    similarity, _ = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=FIT_MM)
+    affine = None
+    if len(found) >= 3 and min(np.ptp(target, axis=0)) >= 10:  # labels in one column cannot fix a stretch across
+        affine, _ = cv2.estimateAffine2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=FIT_MM)
+    if affine is not None and (
+        similarity is None or _misfit(affine, source, target) < _misfit(similarity, source, target) - AFFINE_GAIN_MM
+    ):
+        return affine
+    if similarity is None:
         shift = (target - source).mean(axis=0)
-        matrix = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
-    return matrix
+        return np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
+    return similarity
+
+
+def _misfit(matrix: np.ndarray, source: np.ndarray, target: np.ndarray) -> float:
+    """The mean distance (mm) the transform leaves between the labels and their anchors, each
+    counted up to FIT_MM (a label read elsewhere is an outlier, not a worse fit)."""
+    moved = source @ matrix[:, :2].T + matrix[:, 2]
+    return float(np.minimum(np.linalg.norm(moved - target, axis=1), FIT_MM).mean())
 
 
 def align(placed: list[Placed], matrix: np.ndarray | None) -> list[Placed]:
