@@ -35,7 +35,7 @@ from terminal_app.capture.quality import (
     look_alike,
 )
 from terminal_app.capture.reader import CardReading, read_card
-from terminal_app.capture.sources import FrameSource
+from terminal_app.capture.sources import Frame, FrameSource
 from terminal_app.capture.synthetic_card import LONG_TERM
 from terminal_app.core.engines import CaptureUnavailable
 from terminal_app.core.reasons import Reason, ReasonError
@@ -101,110 +101,29 @@ class CardCapture:
         """Read the `side` ("front", "back" or None for either) from the next frames; `county`
         is the front's number's county when the back follows it; `votes`, the card's readings
         so far (of either side: the other side's are kept for its turn)."""
-        engine = self.engine or ocr_engine()
         started = time.perf_counter()
-        result = SideCapture(None)
-        candidates: list[tuple[bool, float, int, np.ndarray]] = []  # (good, score, index, frame)
-        last_try: tuple[float, np.ndarray] | None = None  # the best frame with a card, if the stream ends
-        previous: FrameCheck | None = None
-        awaiting_change = False  # after "turn the card over" or "place it again": the same hold is still there
-        turned_from: np.ndarray | None = None  # the look of the side read when told to turn it over
-        looks_other = 0  # frames in a row since then whose card looks like another side
-        settling = 0  # frames still to pass after "tilt the card" before frames are gathered again
-        misses = 0  # reads of this hold (since the card last moved) that failed
-        tilt_asked = False  # this hold was asked to be tilted for glare
-        hold = 0  # the holds of the card so far: one more each time it moves
         votes = self.new_votes() if votes is None else votes  # the card's readings, field by field
         if side is not None and (earlier := votes.combined(side)) is not None:  # read while the other was asked for
             return SideCapture(earlier, ms=(time.perf_counter() - started) * 1000)
+        run = _SideRun(self, side, county, votes, self.engine or ocr_engine())
         other = {"front": "back", "back": "front"}.get(side or "")
-        done = votes.combined(other) if other else None  # the other side, read just before
+        if other and (done := votes.combined(other)) is not None:  # the other side, read just before
+            run.show(TURN_OVER)  # the person is told to turn the card over
+            run.await_change(done)
         last_frame_at = time.monotonic()
-
-        def show(reason: Reason) -> None:
-            if not result.instructions or result.instructions[-1] != reason.code:
-                result.instructions.append(reason.code)
-                if self.on_instruction:
-                    self.on_instruction(reason)
-
-        def read(frame: np.ndarray) -> CardReading:
-            nonlocal misses
-            result.frames_read += 1
-            reading = read_card(frame, today=self.today, engine=engine, county=county)
-            result.read_errors.append([f"{reading.side}:{e.field}:{e.code}" for e in reading.errors])
-            misses += bool(reading.errors)
-            return reading
-
-        if done is not None:  # the other side was just read: the person is told to turn the card over
-            show(TURN_OVER)
-            awaiting_change = True
-            turned_from = card_look(done.card) if done.card is not None else None
-        while result.frames_seen < self.max_frames:
+        while run.result.frames_seen < self.max_frames:
             frame = self.source.read()
             if frame is None:
                 if self.source.ended or time.monotonic() - last_frame_at > self.timeout_s:
                     break
-                show(self.source.status)
+                run.show(self.source.status)
                 time.sleep(0.02)
                 continue
             last_frame_at = time.monotonic()
-            result.frames_seen += 1
-            check = check_frame(frame.image, previous, self.thresholds)
-            previous = check
-            if self.on_check:
-                self.on_check(check)
-            if check.problem is not None:
-                show(check.problem)
-            if check.problem in CHANGE:  # a new hold: what this one read or failed to read is no guide
-                misses, hold, tilt_asked = 0, hold + 1, False
-                if check.problem == NO_CARD:  # frames from before the card left are of another hold
-                    candidates.clear()
-            if awaiting_change:  # it moves or goes, or (told to turn it over) another side shows
-                looks_other = looks_other + 1 if _looks_other(check, turned_from) else 0
-                awaiting_change = check.problem not in CHANGE and looks_other < 2
-                continue
-            if settling:
-                settling -= 1
-                continue
-            if check.card is not None:
-                rank = check.score + check.card.area_share / 1000  # judged frames before ones only found
-                if last_try is None or rank > last_try[0]:
-                    last_try = (rank, frame.image)
-            if check.ok or check.problem in SOFT:
-                candidates.append((check.ok, check.score, frame.index, frame.image))
-            good = sum(1 for item in candidates if item[0])
-            if good < self.good_frames and len(candidates) < self.patience:
-                continue
-            budget = min(3, self.max_reads - result.frames_read)
-            reading = self._read_best(candidates, read, side, budget, votes, hold)
-            result.reading = reading
-            candidates.clear()
-            if reading.valid and side in (None, reading.side):
+            if run.take(frame):
                 break
-            if reading.side in ("front", "back") and side not in (None, reading.side):
-                show(TURN_OVER)
-                awaiting_change, looks_other = True, 0
-                turned_from = card_look(reading.card) if reading.card is not None else None
-                last_try = None
-            elif result.frames_read >= self.max_reads:
-                break
-            elif _glared(reading) and not tilt_asked:  # the same hold has the same glare: ask for a tilt
-                show(GLARE)
-                settling, tilt_asked = self.settle_frames, True  # and let them make it
-            elif misses >= self.again_after:  # this hold fails on every frame (or was not tilted): another one
-                show(PLACE_AGAIN)
-                awaiting_change, turned_from = True, None
-        wanted = result.reading is not None and side in (None, result.reading.side)
-        if not wanted and last_try is not None:  # the stream ended before a good frame: try the best one
-            result.reading = read(last_try[1])
-            if result.reading.side in ("front", "back"):
-                votes.add(result.reading, hold)
-                result.reading = votes.combined(result.reading.side) or result.reading
+        result = run.finish()
         result.ms = (time.perf_counter() - started) * 1000
-        if result.reading is None:
-            result.problem = NO_CARD_SEEN if last_try is None else NOT_READ
-        elif not (result.reading.valid and side in (None, result.reading.side)):
-            result.problem = NOT_READ
         return result
 
     def capture_sides(self, sides: list[str | None]) -> list[SideCapture]:
@@ -258,6 +177,118 @@ class CardCapture:
         if reading.valid:  # valid, but no second frame has read it the same yet
             return dataclasses.replace(reading, errors=[UNCONFIRMED])
         return reading
+
+
+@dataclass
+class _SideRun:
+    """One side's capture under way: the frames gathered for OCR and what the person was last
+    asked to do."""
+
+    capture: CardCapture
+    side: str | None
+    county: str | None
+    votes: FieldVotes
+    engine: OcrEngine
+    result: SideCapture = field(default_factory=lambda: SideCapture(None))
+    candidates: list[tuple[bool, float, int, np.ndarray]] = field(default_factory=list)  # (good, score, index, frame)
+    last_try: tuple[float, np.ndarray] | None = None  # the best frame with a card, if the stream ends
+    previous: FrameCheck | None = None
+    awaiting_change: bool = False  # after "turn the card over" or "place it again": the same hold is still there
+    turned_from: np.ndarray | None = None  # the look of the side read when told to turn it over
+    looks_other: int = 0  # frames in a row since then whose card looks like another side
+    settling: int = 0  # frames still to pass after "tilt the card" before frames are gathered again
+    misses: int = 0  # reads of this hold (since the card last moved) that failed
+    tilt_asked: bool = False  # this hold was asked to be tilted for glare
+    hold: int = 0  # the holds of the card so far: one more each time it moves
+
+    def show(self, reason: Reason) -> None:
+        if not self.result.instructions or self.result.instructions[-1] != reason.code:
+            self.result.instructions.append(reason.code)
+            if self.capture.on_instruction:
+                self.capture.on_instruction(reason)
+
+    def read(self, frame: np.ndarray) -> CardReading:
+        self.result.frames_read += 1
+        reading = read_card(frame, today=self.capture.today, engine=self.engine, county=self.county)
+        self.result.read_errors.append([f"{reading.side}:{e.field}:{e.code}" for e in reading.errors])
+        self.misses += bool(reading.errors)
+        return reading
+
+    def await_change(self, turned: CardReading | None) -> None:
+        """Gather nothing until the card moves or goes, or (`turned`: the side the person was told
+        to turn over) another side shows."""
+        self.awaiting_change, self.looks_other = True, 0
+        self.turned_from = card_look(turned.card) if turned is not None and turned.card is not None else None
+
+    def take(self, frame: Frame) -> bool:
+        """One frame: through the gate, gathered if fit, and the best gathered read once there
+        are enough; True when the side is read (or the reads are used up)."""
+        self.result.frames_seen += 1
+        check = check_frame(frame.image, self.previous, self.capture.thresholds)
+        self.previous = check
+        if self.capture.on_check:
+            self.capture.on_check(check)
+        if check.problem is not None:
+            self.show(check.problem)
+        if check.problem in CHANGE:  # a new hold: what this one read or failed to read is no guide
+            self.misses, self.hold, self.tilt_asked = 0, self.hold + 1, False
+            if check.problem == NO_CARD:  # frames from before the card left are of another hold
+                self.candidates.clear()
+        if self.awaiting_change:
+            self.looks_other = self.looks_other + 1 if _looks_other(check, self.turned_from) else 0
+            self.awaiting_change = check.problem not in CHANGE and self.looks_other < 2
+            return False
+        if self.settling:
+            self.settling -= 1
+            return False
+        if check.card is not None:
+            rank = check.score + check.card.area_share / 1000  # judged frames before ones only found
+            if self.last_try is None or rank > self.last_try[0]:
+                self.last_try = (rank, frame.image)
+        if check.ok or check.problem in SOFT:
+            self.candidates.append((check.ok, check.score, frame.index, frame.image))
+        good = sum(1 for item in self.candidates if item[0])
+        if good < self.capture.good_frames and len(self.candidates) < self.capture.patience:
+            return False
+        budget = min(3, self.capture.max_reads - self.result.frames_read)
+        reading = self.capture._read_best(self.candidates, self.read, self.side, budget, self.votes, self.hold)
+        self.result.reading = reading
+        self.candidates.clear()
+        return self._after(reading)
+
+    def _after(self, reading: CardReading) -> bool:
+        """What a reading asks of the person next; True when the side is done with."""
+        if reading.valid and self.side in (None, reading.side):
+            return True
+        if reading.side in ("front", "back") and self.side not in (None, reading.side):
+            self.show(TURN_OVER)
+            self.await_change(reading)
+            self.last_try = None
+        elif self.result.frames_read >= self.capture.max_reads:
+            return True
+        elif _glared(reading) and not self.tilt_asked:  # the same hold has the same glare: ask for a tilt
+            self.show(GLARE)
+            self.settling, self.tilt_asked = self.capture.settle_frames, True  # and let them make it
+        elif self.misses >= self.capture.again_after:  # this hold fails on every frame (or was not tilted)
+            self.show(PLACE_AGAIN)
+            self.await_change(None)
+        return False
+
+    def finish(self) -> SideCapture:
+        """The result, with one last try on the best frame seen if the stream ended before a good
+        frame, and the problem if the side was not read."""
+        result = self.result
+        wanted = result.reading is not None and self.side in (None, result.reading.side)
+        if not wanted and self.last_try is not None:
+            result.reading = self.read(self.last_try[1])
+            if result.reading.side in ("front", "back"):
+                self.votes.add(result.reading, self.hold)
+                result.reading = self.votes.combined(result.reading.side) or result.reading
+        if result.reading is None:
+            result.problem = NO_CARD_SEEN if self.last_try is None else NOT_READ
+        elif not (result.reading.valid and self.side in (None, result.reading.side)):
+            result.problem = NOT_READ
+        return result
 
 
 UNCONFIRMED = FieldError("card", "readings_disagree", "two readings of the card disagreed: hold it still")
