@@ -113,21 +113,19 @@ def alignment(placed: list[Placed], side: str) -> np.ndarray | None:
         return None
     source = np.array([xy for xy, _ in found], np.float32)
     target = np.array([xy for _, xy in found], np.float32)
-    if len(found) == 1:
-        shift = target[0] - source[0]
-        return np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
-    similarity, _ = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=FIT_MM)
-    affine = None
+    similarity = affine = None
+    if len(found) >= 2:
+        similarity, _ = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=FIT_MM)
     if len(found) >= 3 and min(np.ptp(target, axis=0)) >= 10:  # labels in one column cannot fix a stretch across
         affine, _ = cv2.estimateAffine2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=FIT_MM)
     if affine is not None and (
         similarity is None or _misfit(affine, source, target) < _misfit(similarity, source, target) - AFFINE_GAIN_MM
     ):
         return affine
-    if similarity is None:
-        shift = (target - source).mean(axis=0)
-        return np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
-    return similarity
+    if similarity is not None:
+        return similarity
+    shift = (target - source).mean(axis=0)
+    return np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
 
 
 def _misfit(matrix: np.ndarray, source: np.ndarray, target: np.ndarray) -> float:

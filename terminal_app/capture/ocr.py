@@ -15,12 +15,13 @@ import numpy as np
 OCR_THREADS = 2
 # The settings for a rectified 856 x 540 card (the package's are for documents and photographs).
 # Measured on 300 photographed cards a level, the two settings in turn in one process: the same
-# fields read at clean, mild and medium, p50 0.66x the package's.
+# fields read at clean, mild and medium, p50 0.59-0.66x the package's.
 DET_SIDE_PX = 544  # the detector's input short side; the package's 736 upscales the card 1.85x in pixels
+REC_HEIGHT_PX = 48  # the recogniser's input height (the model's)
 REC_MIN_WIDTH_PX = 96  # a line is padded to this width at least: at the package's 320 a label is padded 4x
 REC_BATCH = 2  # lines recognised at a time: 2 took 0.88x the time of the package's 6, and 1 was slower
 # `word_scores` pads as the package does: its thresholds were measured so
-WORD_SCORE_MIN_RATIO = 320 / 48
+WORD_SCORE_MIN_RATIO = 320 / REC_HEIGHT_PX
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class OcrEngine:
             intra_op_num_threads=OCR_THREADS,
             inter_op_num_threads=1,
             det_limit_side_len=DET_SIDE_PX,
-            rec_img_shape=[3, 48, REC_MIN_WIDTH_PX],
+            rec_img_shape=[3, REC_HEIGHT_PX, REC_MIN_WIDTH_PX],
             rec_batch_num=REC_BATCH,
         )
         # the recogniser's classes: 0 is CTC's blank
