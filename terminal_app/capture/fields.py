@@ -198,6 +198,12 @@ def _band(placed: list[Placed], top: float, bottom: float, left: float, right: f
     return [p for row in rows for p in sorted(row, key=lambda p: p.x)]
 
 
+def _band_text(placed: list[Placed], top: float, bottom: float, left: float, right: float, label: str) -> str:
+    """The text printed in the box (card mm), its lines joined in reading order, with its label
+    and spaces left out."""
+    return _strip(_joined(_band(placed, top, bottom, left, right)), label)
+
+
 def _distance(a: str, b: str) -> int:
     """Levenshtein distance (short strings only)."""
     previous = list(range(len(b) + 1))
@@ -390,15 +396,14 @@ _BIRTH_LINE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 def read_front(placed: list[Placed], today: date, number: str | None = None) -> CardFields:
     fields: dict[str, str] = {}
     value_right = 53.0  # the photo starts at 54 mm
-    name = _band(placed, 4.0, 10.5, 13.0, value_right)
-    fields["name"] = read_name(_strip(_joined(name), "姓名"))
-    line = _strip(_joined(_band(placed, 10.5, 17.0, 0.0, value_right)), "性别")
+    fields["name"] = read_name(_band_text(placed, 4.0, 10.5, 13.0, value_right, "姓名"))
+    line = _band_text(placed, 10.5, 17.0, 0.0, value_right, "性别")
     before, _, after = line.partition("民族")
     sex = re.search(r"男|女", before)
     fields["sex"] = sex.group(0) if sex else ""
     fields["ethnicity"] = read_ethnicity(after)
-    birth_text = _strip(_joined(_band(placed, 17.0, 23.5, 13.0, value_right)), "出生")
-    address = _strip(_joined(_band(placed, 23.5, 41.0, 13.0, value_right)), "住址")
+    birth_text = _band_text(placed, 17.0, 23.5, 13.0, value_right, "出生")
+    address = _band_text(placed, 23.5, 41.0, 13.0, value_right, "住址")
     merged = _BIRTH_LINE.match(address)
     if merged and not _BIRTH_LINE.match(birth_text):  # the birth date's row run into the address's first
         birth_text, address = merged.group(0), address[merged.end() :]
@@ -408,7 +413,7 @@ def read_front(placed: list[Placed], today: date, number: str | None = None) -> 
         with contextlib.suppress(ValueError):  # a misread day or month: reported as not read
             birth_date = date(int(birth.group(1)), int(birth.group(2)), int(birth.group(3)))
     fields["birth_date"] = birth_date.isoformat() if birth_date else ""
-    number_text = _joined(_band(placed, 41.0, 54.0, 0.0, CARD_MM[0]))
+    number_text = _band_text(placed, 41.0, 54.0, 0.0, CARD_MM[0], "公民身份号码")
     fields["id_number"] = number or normalise_number(number_text)
     check = validate_id_number(fields["id_number"], today=today, min_age=0, max_age=200)
     fields["address"] = correct_division(address, check.region.address_prefix if check.valid and check.region else None)
@@ -504,11 +509,11 @@ def read_back(placed: list[Placed], today: date, county: str | None = None) -> C
     is taken when the name read is it with one or two characters left out. An authority line
     the recogniser ran into the validity dates is split at the authority's end."""
     fields: dict[str, str] = {}
-    authority = _strip(_joined(_band(placed, 36.5, 43.5, 26.0, CARD_MM[0])), "签发机关")
+    authority = _band_text(placed, 36.5, 43.5, 26.0, CARD_MM[0], "签发机关")
     ended = _AUTHORITY_END.match(authority)
     rest = authority[ended.end() :] if ended else ""
     fields["authority"] = county_authority(ended.group(1) if ended else authority, county)
-    period = rest + _strip(_joined(_band(placed, 43.5, 54.0, 0.0, CARD_MM[0])), "有效期限")
+    period = rest + _band_text(placed, 43.5, 54.0, 0.0, CARD_MM[0], "有效期限")
     start, end = read_period(period, today)
     fields["valid_from"] = start.isoformat() if start else ""
     fields["valid_to"] = end if isinstance(end, str) else (end.isoformat() if end else "")
