@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from terminal_app.capture.card_capture import NO_CARD_SEEN, CardCapture, IdCardCapture, printed_fields
+from terminal_app.capture.card_capture import NO_CARD_SEEN, NOT_READ, CardCapture, IdCardCapture, printed_fields
 from terminal_app.capture.card_finder import find_card
 from terminal_app.capture.fields import FieldError
 from terminal_app.capture.quality import QualityThresholds, _motion, check_frame
@@ -337,6 +337,20 @@ def test_a_missing_camera_makes_the_capture_unavailable(tmp_path):
     assert side.problem == NO_CARD_SEEN and side.instructions == ["camera_missing"]
     with pytest.raises(CaptureUnavailable, match="no camera found"):
         IdCardCapture(camera, TODAY, timeout_s=0.2).read_card()
+
+
+def test_one_unconfirmed_reading_is_taken_from_a_file_but_not_from_a_camera_that_stopped(tmp_path):
+    """A single frame that reads well: from a file it is all there is, so it is taken; from a
+    camera that stopped giving frames it is not, since nothing confirmed it and the person can
+    show the card again."""
+    one = held_card_frames(FRONT, seed=0)[-1]
+    from_file = CardCapture(FrameListSource([one]), TODAY).capture("front")
+    assert from_file.problem is None and from_file.reading.valid
+    assert from_file.reading.fields["id_number"] == CARD.id_number
+    camera = CameraSource(str(write_video(tmp_path / "one.avi", [one])), retry_s=100)
+    from_camera = CardCapture(camera, TODAY, timeout_s=0.2).capture("front")
+    assert from_camera.problem == NOT_READ
+    assert [e.code for e in from_camera.reading.errors] == ["readings_disagree"]
 
 
 def test_cli_idcard_capture_reads_a_folder_of_frames_and_refuses_a_corrupt_video(tmp_path, both_sides):

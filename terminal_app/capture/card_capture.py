@@ -275,15 +275,22 @@ class _SideRun:
         return False
 
     def finish(self) -> SideCapture:
-        """The result, with one last try on the best frame seen if the stream ended before a good
-        frame, and the problem if the side was not read."""
+        """The result, with one last try on the best frame seen if the frames stopped before a
+        good one, and the problem if the side was not read. That last reading, if no other
+        confirms it, is taken only from a stream that ended (a file, a folder: one image of a
+        side is all there is), not from a camera that stopped giving frames or a person who
+        never held still: they can show the card again."""
         result = self.result
         wanted = result.reading is not None and self.side in (None, result.reading.side)
         if not wanted and self.last_try is not None:
-            result.reading = self.read(self.last_try[1])
-            if result.reading.side in ("front", "back"):
-                self.votes.add(result.reading, self.hold)
-                result.reading = self.votes.combined(result.reading.side) or result.reading
+            reading = self.read(self.last_try[1])
+            if reading.side in ("front", "back"):
+                self.votes.add(reading, self.hold)
+                combined = self.votes.combined(reading.side)
+                if combined is None and reading.valid and self.capture.confirm and not self.capture.source.ended:
+                    reading = dataclasses.replace(reading, errors=[UNCONFIRMED])
+                reading = combined or reading
+            result.reading = reading
         if result.reading is None:
             result.problem = NO_CARD_SEEN if self.last_try is None else NOT_READ
         elif not (result.reading.valid and self.side in (None, result.reading.side)):
