@@ -174,9 +174,7 @@ class CardCapture:
                 return combined
             if _glared(reading):
                 return reading
-        if reading.valid:  # valid, but no second frame has read it the same yet
-            return dataclasses.replace(reading, errors=[UNCONFIRMED])
-        return reading
+        return _unconfirmed(reading)
 
 
 @dataclass
@@ -286,10 +284,10 @@ class _SideRun:
             reading = self.read(self.last_try[1])
             if reading.side in ("front", "back"):
                 self.votes.add(reading, self.hold)
-                combined = self.votes.combined(reading.side)
-                if combined is None and reading.valid and self.capture.confirm and not self.capture.source.ended:
-                    reading = dataclasses.replace(reading, errors=[UNCONFIRMED])
-                reading = combined or reading
+                if (combined := self.votes.combined(reading.side)) is not None:
+                    reading = combined
+                elif self.capture.confirm and not self.capture.source.ended:
+                    reading = _unconfirmed(reading)
             result.reading = reading
         if result.reading is None:
             result.problem = NO_CARD_SEEN if self.last_try is None else NOT_READ
@@ -299,6 +297,11 @@ class _SideRun:
 
 
 UNCONFIRMED = FieldError("card", "readings_disagree", "two readings of the card disagreed: hold it still")
+
+
+def _unconfirmed(reading: CardReading) -> CardReading:
+    """`reading`, carrying `UNCONFIRMED` if it is valid: no second frame has read it the same yet."""
+    return dataclasses.replace(reading, errors=[UNCONFIRMED]) if reading.valid else reading
 
 
 def _looks_other(check: FrameCheck, turned_from: np.ndarray | None) -> bool:
