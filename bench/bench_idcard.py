@@ -21,11 +21,11 @@ from datetime import date
 import cv2
 import numpy as np
 
+from county_common.regions import lookup_region
 from terminal_app.capture.ocr import OcrLine, ocr_engine
 from terminal_app.capture.reader import read_card
 from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
 from terminal_app.capture.synthetic_photo import LEVELS, photograph
-from terminal_app.core.regions import lookup_region
 
 TODAY = date(2026, 11, 25)
 

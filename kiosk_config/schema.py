@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
-from terminal_app.core.regions import lookup_region
+from county_common.regions import lookup_region
 
 PRODUCT_MIN_LINE = 5_000
 PRODUCT_MAX_LINE = 100_000

@@ -223,7 +223,7 @@ def update_publish(db, signing_key, audience, out, kind: str, files: tuple[Path,
 @click.option("--phones", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="one per line")
 def update_blocklist(db, signing_key, audience, out, id_numbers: Path | None, phones: Path | None) -> None:
     """Publish a blocklist: the numbers are sent only as HMAC-SHA256 digests, under a fresh key."""
-    from terminal_app.core.blocklist import make_blocklist_files
+    from sync.central.blocklist import make_blocklist_files
 
     def lines(path: Path | None) -> list[str]:
         return [line.strip() for line in path.read_text("utf-8").splitlines() if line.strip()] if path else []

@@ -21,12 +21,12 @@ from typing import NoReturn
 import click
 
 from kiosk_config import ConfigError, load_config
-from sync.client import SyncBusy
 from sync.envelope import WireError
 from terminal_app.core.agents import LoginError, hash_pin
 from terminal_app.core.id_number import validate_id_number
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.offer import OfferRefused, make_offer
+from terminal_app.core.sync_client import SyncBusy
 
 EXIT_INVALID = 2
 EXIT_UNSYNCED = 3  # the central service could not be reached or refused; nothing was lost

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from terminal_app.capture.card_spec import CARD_PX, ETHNIC_GROUPS, LONG_TERM, PX_PER_MM
 from terminal_app.capture.fields import (
     ANCHORS,
     Placed,
@@ -29,15 +30,7 @@ from terminal_app.capture.fields import (
 )
 from terminal_app.capture.ocr import ctc_log_likelihood, ocr_engine
 from terminal_app.capture.reader import ImageRejected, decode_image, read_card
-from terminal_app.capture.synthetic_card import (
-    CARD_PX,
-    ETHNIC_GROUPS,
-    LONG_TERM,
-    PX_PER_MM,
-    draw_back,
-    draw_front,
-    make_cards,
-)
+from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
 from terminal_app.capture.synthetic_photo import LEVELS, Pose, photograph
 from terminal_app.core.id_number import validate_id_number
 from terminal_app.core.synthetic_people import corrupt_check_character

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from terminal_app.capture.card_capture import NO_CARD_SEEN, NOT_READ, CardCapture, IdCardCapture, printed_fields
 from terminal_app.capture.card_finder import find_card
+from terminal_app.capture.card_spec import PX_PER_MM
 from terminal_app.capture.fields import FieldError
 from terminal_app.capture.quality import QualityThresholds, _motion, check_frame
 from terminal_app.capture.reader import CardReading, read_card
@@ -27,7 +28,7 @@ from terminal_app.capture.sources import (
     VideoFileSource,
     open_source,
 )
-from terminal_app.capture.synthetic_card import PX_PER_MM, draw_back, draw_front, make_cards
+from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
 from terminal_app.capture.synthetic_photo import (
     FRAME,
     LEVELS,

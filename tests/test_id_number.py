@@ -6,13 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from county_common.regions import lookup_region
 from terminal_app.core.id_number import (
     check_character,
     normalise,
     printed_field_mismatches,
     validate_id_number,
 )
-from terminal_app.core.regions import lookup_region
 
 from .conftest import TODAY, id_number
 

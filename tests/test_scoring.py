@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ondevice_models.runtime import BundleError, ModelBundle
+from sync.central.blocklist import make_blocklist_files
 from sync.update import build_update
-from terminal_app.core.blocklist import make_blocklist_files
 from terminal_app.core.decision import Outcome, decide_with_offer
 from terminal_app.core.scoring import ScoringRefused, ScoringRequest, parse_request
 from terminal_app.core.steps import Assets, Employment, FormAnswers, Housing, RepaymentHistory

@@ -20,8 +20,8 @@ import requests
 
 from sync.central.ingest import IngestService
 from sync.central.store import CentralStore
-from sync.client import backoff_delay
 from terminal_app.core.kiosk import Kiosk
+from terminal_app.core.sync_client import backoff_delay
 from tests.fault_proxy import FaultProxy, Plan
 from tests.servers import ROOT, CentralProcess, free_port
 

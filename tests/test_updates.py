@@ -13,13 +13,13 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
+from sync.central.blocklist import make_blocklist_files
 from sync.central.store import CentralStore
 from sync.central.updates import UpdateService
 from sync.envelope import WireError, open_sealed, parse, terminal_request_bytes
 from sync.keys import public_b64
 from sync.update import MAGIC, build_update, parse_update
 from terminal_app.core.agents import hash_pin
-from terminal_app.core.blocklist import make_blocklist_files
 from terminal_app.core.kiosk import Kiosk
 from tests.fault_proxy import FaultProxy, Plan
 from tests.test_sync import enrolled_kiosk

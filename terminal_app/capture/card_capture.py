@@ -17,6 +17,8 @@ from datetime import date
 
 import numpy as np
 
+from county_common.regions import lookup_region
+from terminal_app.capture.card_spec import LONG_TERM
 from terminal_app.capture.field_votes import FieldVotes
 from terminal_app.capture.fields import FieldError
 from terminal_app.capture.ocr import OcrEngine, ocr_engine
@@ -36,10 +38,8 @@ from terminal_app.capture.quality import (
 )
 from terminal_app.capture.reader import CardReading, read_card
 from terminal_app.capture.sources import Frame, FrameSource
-from terminal_app.capture.synthetic_card import LONG_TERM
 from terminal_app.core.engines import CaptureUnavailable
 from terminal_app.core.reasons import Reason, ReasonError
-from terminal_app.core.regions import lookup_region
 from terminal_app.core.steps import IdCardFields, IdSource
 
 TURN_OVER = Reason("turn_over", "请翻到证件另一面", "turn the card over")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from terminal_app.capture.synthetic_card import CARD_MM, CARD_PX
+from terminal_app.capture.card_spec import CARD_MM, CARD_PX
 
 CARD_RATIO = CARD_MM[0] / CARD_MM[1]
 WORK_SIDE = 960  # frames are searched at most this wide

@@ -19,10 +19,10 @@ from functools import cache
 import cv2
 import numpy as np
 
+from county_common.regions import county_codes, lookup_region
+from terminal_app.capture.card_spec import CARD_MM, ETHNIC_GROUPS, LONG_TERM
 from terminal_app.capture.ocr import OcrLine
-from terminal_app.capture.synthetic_card import CARD_MM, ETHNIC_GROUPS, LONG_TERM
 from terminal_app.core.id_number import printed_field_mismatches, validate_id_number
-from terminal_app.core.regions import county_codes, lookup_region
 
 FRONT_MARKS = ("公民身份号码", "姓名", "性别", "民族", "出生", "住址")
 BACK_MARKS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")

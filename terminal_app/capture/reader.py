@@ -16,6 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, UnidentifiedImageError
 
 from terminal_app.capture.card_finder import find_card, rectify
+from terminal_app.capture.card_spec import CARD_PX, PORTRAIT_MM, PX_PER_MM
 from terminal_app.capture.fields import (
     AUTHORITY_SUFFIXES,
     CardFields,
@@ -29,7 +30,6 @@ from terminal_app.capture.fields import (
 )
 from terminal_app.capture.ocr import OcrEngine, OcrLine, ocr_engine
 from terminal_app.capture.quality import QualityThresholds, judge_card
-from terminal_app.capture.synthetic_card import CARD_PX, PORTRAIT_MM, PX_PER_MM
 from terminal_app.core.id_number import validate_id_number
 
 MAX_FILE_BYTES = 20 * 1024 * 1024

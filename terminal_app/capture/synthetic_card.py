@@ -18,77 +18,15 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from terminal_app.core.regions import lookup_region
+from county_common.regions import lookup_region
+from terminal_app.capture.card_spec import CARD_PX, ETHNIC_GROUPS, LONG_TERM, PORTRAIT_MM, PX_PER_MM
 from terminal_app.core.synthetic_people import SyntheticPerson, make_people
 
-CARD_MM = (85.6, 54.0)
-PX_PER_MM = 10
-CARD_PX = (round(CARD_MM[0] * PX_PER_MM), round(CARD_MM[1] * PX_PER_MM))  # 856 x 540
-LONG_TERM = "长期"
 FONT_PATHS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian fonts-wqy-microhei
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Debian fonts-noto-cjk
 )
 
-# The 56 ethnic groups as the card prints them (民族 field, without the trailing 族).
-ETHNIC_GROUPS = [
-    "汉",
-    "蒙古",
-    "回",
-    "藏",
-    "维吾尔",
-    "苗",
-    "彝",
-    "壮",
-    "布依",
-    "朝鲜",
-    "满",
-    "侗",
-    "瑶",
-    "白",
-    "土家",
-    "哈尼",
-    "哈萨克",
-    "傣",
-    "黎",
-    "傈僳",
-    "佤",
-    "畲",
-    "高山",
-    "拉祜",
-    "水",
-    "东乡",
-    "纳西",
-    "景颇",
-    "柯尔克孜",
-    "土",
-    "达斡尔",
-    "仫佬",
-    "羌",
-    "布朗",
-    "撒拉",
-    "毛南",
-    "仡佬",
-    "锡伯",
-    "阿昌",
-    "普米",
-    "塔吉克",
-    "怒",
-    "乌孜别克",
-    "俄罗斯",
-    "鄂温克",
-    "德昂",
-    "保安",
-    "裕固",
-    "京",
-    "塔塔尔",
-    "独龙",
-    "鄂伦春",
-    "赫哲",
-    "门巴",
-    "珞巴",
-    "基诺",
-]
 PLACE_CHARACTERS = "东西南北上下大小新老青石桥河山坪坝岭沟湾田家寨营关口塘林花树竹桃李杨柏松泉溪水龙凤金银"
 
 LABEL_COLOUR = (22, 110, 170)
@@ -295,7 +233,6 @@ def _printed(photo: Image.Image, size: tuple[int, int]) -> Image.Image:
     return faded.filter(ImageFilter.GaussianBlur(0.5))
 
 
-PORTRAIT_MM = (54.0, 5.0, 80.0, 38.0)  # left, top, right, bottom: the photo area on the portrait side
 
 
 def draw_back(card: CardFace, rng: random.Random | None = None) -> Image.Image:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from terminal_app.capture.card_spec import CARD_PX
 from terminal_app.capture.sources import ENDED, FOLDER_FPS, STREAMING, Frame
-from terminal_app.capture.synthetic_card import CARD_PX
 from terminal_app.core.reasons import Reason
 
 FRAME = (1280, 720)

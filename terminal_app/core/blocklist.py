@@ -9,32 +9,10 @@ of people, which is what PIPL asks of data the kiosk does not need in the clear.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
-import json
-import re
-import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kiosk_config.updates import BLOCKLIST_FILE, BlocklistFile
-
-
-def normalise_id_number(value: str) -> str:
-    return value.strip().upper()
-
-
-def normalise_phone(value: str) -> str:
-    """Digits only, without a +86 / 0086 prefix: '+86 138-0013-8000' -> '13800138000'."""
-    digits = re.sub(r"\D", "", value)
-    for prefix in ("0086", "86"):
-        if len(digits) == 11 + len(prefix) and digits.startswith(prefix):
-            digits = digits[len(prefix) :]
-    return digits
-
-
-def keyed_digest(key: bytes, kind: str, value: str) -> str:
-    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+from county_common.keyed_digests import keyed_digest, normalise_id_number, normalise_phone
+from kiosk_config.updates import BlocklistFile
 
 
 @dataclass(frozen=True)
@@ -56,16 +34,3 @@ class Blocklist:
     def from_file(cls, content: BlocklistFile) -> Blocklist:
         return cls(base64.b64decode(content.key), frozenset(content.id_numbers), frozenset(content.phones))
 
-
-def make_blocklist_files(
-    id_numbers: Iterable[str], phones: Iterable[str], key: bytes | None = None
-) -> dict[str, bytes]:
-    """The files of a blocklist update (central side): a fresh key unless one is given."""
-    key = key or secrets.token_bytes(32)
-    content = {
-        "algorithm": "hmac-sha256",
-        "key": base64.b64encode(key).decode(),
-        "id_numbers": sorted({keyed_digest(key, "id", normalise_id_number(n)) for n in id_numbers}),
-        "phones": sorted({keyed_digest(key, "phone", normalise_phone(p)) for p in phones}),
-    }
-    return {BLOCKLIST_FILE: json.dumps(content, indent=0).encode()}

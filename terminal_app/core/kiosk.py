@@ -14,7 +14,6 @@ from kiosk_config import KioskConfig, load_config
 from kiosk_config.updates import ConfigOverlay, Roster
 from ondevice_models.runtime import ModelBundle
 from sync.bundle import read_receipts, write_outbox_bundle
-from sync.client import SyncClient, enroll
 from sync.keys import ed25519_public, load_or_create_signing_key, x25519_public
 from terminal_app.core.agents import Agent, AgentDirectory, AgentSession, Role
 from terminal_app.core.audit import AuditLog
@@ -23,6 +22,7 @@ from terminal_app.core.decision import Decision
 from terminal_app.core.flow import ApplicationFlow, wipe_abandoned_drafts
 from terminal_app.core.outbox import Outbox, Sealer
 from terminal_app.core.scoring import OnDeviceScorer, ScoringRefused
+from terminal_app.core.sync_client import SyncClient, enroll
 from terminal_app.core.updates import Handler, UpdateStore
 from terminal_app.core.vault import Vault
 from terminal_app.core.velocity import VelocityLog

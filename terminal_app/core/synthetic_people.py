@@ -8,8 +8,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from county_common.regions import county_codes, lookup_region
 from terminal_app.core.id_number import check_character
-from terminal_app.core.regions import county_codes, lookup_region
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"

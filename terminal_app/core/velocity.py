@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from terminal_app.core.blocklist import keyed_digest, normalise_id_number, normalise_phone
+from county_common.keyed_digests import keyed_digest, normalise_id_number, normalise_phone
 from terminal_app.core.data_key import derive_subkey
 from terminal_app.core.vault import Vault
 

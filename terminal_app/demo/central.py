@@ -12,12 +12,12 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
 from kiosk_config.loader import config_for_central
 from sync.central.backoffice import ExportReport, export_to_file
+from sync.central.blocklist import make_blocklist_files
 from sync.central.ingest import IngestService
 from sync.central.process import CentralProcess
 from sync.central.store import CentralStore
 from sync.central.updates import UpdateService
 from sync.keys import load_private_key, private_pem, public_b64, write_private_file
-from terminal_app.core.blocklist import make_blocklist_files
 
 
 class LocalCentral:
