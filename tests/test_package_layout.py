@@ -49,9 +49,8 @@ def _package_of(path: Path) -> str:
 
 
 def project_modules() -> dict[str, set[str]]:
-    return {
-        module_name(path): imports_of(path, _package_of(path)) for package in PACKAGES for path in (ROOT / package).rglob("*.py")
-    }
+    paths = [path for package in PACKAGES for path in (ROOT / package).rglob("*.py")]
+    return {module_name(path): imports_of(path, _package_of(path)) for path in paths}
 
 
 def package_graph(modules: dict[str, set[str]]) -> dict[str, set[tuple[str, str]]]:
