@@ -623,9 +623,9 @@ def apply_cmd(ctx, card_source, face_source, form_path, consent, decline_offer, 
     kiosk = _start(ctx)
     liveness = CameraLivenessEngine(lambda: open_source(face_source), kiosk.config.liveness, seed=challenge_seed)
     answers = GivenAnswers(form, consented=consent, accept_offer=not decline_offer)
-    session = ApplicantSession(kiosk, IdCardCapture(card, date.today()), liveness, answers)
+    session = ApplicantSession(kiosk, IdCardCapture(card, date.today()), liveness)
     try:
-        outcome = session.run()
+        outcome = session.run(answers)
     finally:
         card.close()
     stopped = outcome.stopped_by

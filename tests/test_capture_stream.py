@@ -311,7 +311,7 @@ def test_a_card_turned_over_in_place_is_seen_by_its_other_side():
     shown = [shot.draw() for shot in _Holding(FRONT, 7, "mild").shown(8)]
     turned = [shot.draw() for shot in _Holding(BACK, 7, "mild")._moved(4, 5, 12)]  # held as the front was
     checks: list = []
-    capture = CardCapture(FrameListSource(shown + turned), TODAY, on_check=checks.append)
+    capture = CardCapture(FrameListSource(shown + turned), TODAY, on_check=lambda _frame, check: checks.append(check))
     side = capture.capture("back")
     assert side.instructions.count("turn_over") == 1 and side.problem is None
     assert side.reading.fields == CARD.expected_fields("back")

@@ -45,13 +45,13 @@ def session_for(kiosk, applicant: DemoApplicant) -> tuple[ApplicantSession, Held
     liveness = CameraLivenessEngine(
         lambda: FrameListSource(frames), kiosk.config.liveness, seed=applicant.challenge_seed
     )
-    return ApplicantSession(kiosk, card, liveness, GivenAnswers(applicant.form)), card
+    return ApplicantSession(kiosk, card, liveness), card
 
 
 def test_a_genuine_applicant_goes_through_every_step_and_is_sealed_as_entered(kiosk, central, applicants):
     applicant = first(applicants, GENUINE)
     session, card = session_for(kiosk, applicant)
-    outcome = session.run(card.before_try)
+    outcome = session.run(GivenAnswers(applicant.form), card.before_try)
     assert outcome.end_reason is EndReason.SUBMITTED and outcome.submitted
     assert [run.step for run in outcome.steps][:4] == ["consent", "capture", "liveness", "form"]
     assert all(run.ok for run in outcome.steps) and all(run.ms > 0 for run in outcome.steps)
@@ -69,7 +69,7 @@ def test_a_genuine_applicant_goes_through_every_step_and_is_sealed_as_entered(ki
 def test_a_card_whose_number_fails_its_check_is_refused_on_every_try_and_nothing_is_kept(kiosk, applicants):
     applicant = first(applicants, BAD_NUMBER)
     session, card = session_for(kiosk, applicant)
-    outcome = session.run(card.before_try)
+    outcome = session.run(GivenAnswers(applicant.form), card.before_try)
     captures = [run for run in outcome.steps if run.step == "capture"]
     assert [run.code for run in captures] == ["check_character"] * kiosk.config.identity.max_capture_attempts
     assert outcome.end_reason is EndReason.ID_ATTEMPTS_USED and not outcome.submitted
@@ -80,7 +80,7 @@ def test_a_card_whose_number_fails_its_check_is_refused_on_every_try_and_nothing
 def test_someone_else_holding_the_card_fails_the_face_match_each_try(kiosk, applicants):
     applicant = first(applicants, IMPOSTOR)
     session, card = session_for(kiosk, applicant)
-    outcome = session.run(card.before_try)
+    outcome = session.run(GivenAnswers(applicant.form), card.before_try)
     checks = [run for run in outcome.steps if run.step == "liveness"]
     assert [run.code for run in checks] == ["face_mismatch"] * kiosk.config.identity.max_liveness_attempts
     assert outcome.end_reason is EndReason.LIVENESS_FAILED and kiosk.outbox.queued_ids() == []
@@ -88,16 +88,16 @@ def test_someone_else_holding_the_card_fails_the_face_match_each_try(kiosk, appl
 
 
 class NoCamera:
-    def read_card(self):
+    def read_card(self, run=None):
         raise CaptureUnavailable("no camera found")
 
-    def check(self, portrait_jpeg):
+    def check(self, portrait_jpeg, run=None):
         raise CaptureUnavailable("no camera found")
 
 
 def test_a_missing_camera_ends_the_session_with_its_reason_and_wipes_the_draft(kiosk, applicants):
-    session = ApplicantSession(kiosk, NoCamera(), NoCamera(), GivenAnswers(applicants[0].form))
-    outcome = session.run()
+    session = ApplicantSession(kiosk, NoCamera(), NoCamera())
+    outcome = session.run(GivenAnswers(applicants[0].form))
     assert outcome.end_reason is EndReason.DEVICE_UNAVAILABLE
     assert outcome.stopped_by.step == "capture" and outcome.stopped_by.code == CAMERA_UNAVAILABLE
     assert session.flow.state().error.code == CAMERA_UNAVAILABLE
@@ -112,7 +112,7 @@ class Refusing:
     def __init__(self, reason: str):
         self.reason, self.calls = reason, 0
 
-    def check(self, portrait_jpeg):
+    def check(self, portrait_jpeg, run=None):
         self.calls += 1
         return LivenessResult(False, 0.9, None, False, reason=self.reason)
 
@@ -122,8 +122,9 @@ def test_the_session_can_be_driven_one_step_at_a_time_like_the_screens_do(kiosk,
     card = HeldUpCard(applicant, TODAY)
     card.present(1)
     liveness = Refusing("spoof_suspected")
-    session = ApplicantSession(kiosk, card, liveness, GivenAnswers(applicant.form))
-    assert session.give_consent() and session.step is Step.ID_CAPTURE
+    session = ApplicantSession(kiosk, card, liveness)
+    answers = GivenAnswers(applicant.form)
+    assert session.give_consent(answers.consent()) and session.step is Step.ID_CAPTURE
     assert session.capture_card() and session.step is Step.LIVENESS
     assert not session.check_liveness() and session.step is Step.LIVENESS  # tries are left
     state = session.flow.state()
@@ -132,6 +133,6 @@ def test_the_session_can_be_driven_one_step_at_a_time_like_the_screens_do(kiosk,
     _, draft = kiosk.vault.load_draft(session.flow.session_id)
     draft = json.dumps(draft, ensure_ascii=False)
     assert applicant.card.name in draft  # the draft holds the card read, encrypted at rest
-    session.run()
+    session.run(answers)
     assert liveness.calls == kiosk.config.identity.max_liveness_attempts
     assert session.outcome.end_reason is EndReason.LIVENESS_FAILED and kiosk.vault.draft_ids() == []

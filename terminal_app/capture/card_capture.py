@@ -10,6 +10,7 @@ camera that gives no frame is waited on (`timeout_s`)."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +39,8 @@ from terminal_app.capture.quality import (
 )
 from terminal_app.capture.reader import CardReading, read_card
 from terminal_app.capture.sources import Frame, FrameSource
-from terminal_app.core.engines import CaptureUnavailable
+from terminal_app.core.engines import CaptureUnavailable, EngineRun, StepCancelled
+from terminal_app.core.events import CameraFrame, Instruction, Progress
 from terminal_app.core.reasons import Reason, ReasonError
 from terminal_app.core.steps import IdCardFields, IdSource
 
@@ -49,6 +51,7 @@ PLACE_AGAIN = Reason("place_again", "请将证件拿开，再重新放好", "tak
 SOFT = (GLARE, BLURRED, TILTED)  # a frame with only this wrong may still read: tried when nothing better comes
 CHANGE = (NO_CARD, MOVING, NOT_INSIDE, TOO_FAR)  # the card was moved (turned over, say)
 OTHER_SIDE = 0.5  # `look_alike` below this, two frames in a row: the card was turned over
+STEP = "id_capture"  # core.flow.Step.ID_CAPTURE, as the events name it
 
 
 @dataclass
@@ -90,8 +93,9 @@ class CardCapture:
     confirm: bool = True  # a field is taken when a second frame reads it the same (False: one valid reading)
     max_frames: int = 300
     timeout_s: float = 30.0  # a camera giving no frame for this long: give up
-    on_check: Callable[[FrameCheck], None] | None = None  # the UI's preview hook
-    on_instruction: Callable[[Reason], None] | None = None  # the UI's hook: show and speak it
+    on_check: Callable[[Frame, FrameCheck], None] | None = None  # the preview: each frame and what the gate found
+    on_instruction: Callable[[Reason], None] | None = None  # show and speak it
+    stop: threading.Event | None = None  # set by the caller: StepCancelled within a frame (or the OCR pass under way)
     settle_frames: int = 8  # after a reading refused for glare, frames given to the person to tilt the card
     again_after: int = 2  # reads of one hold failing (glare still there after "tilt"): the person places it again
 
@@ -112,6 +116,7 @@ class CardCapture:
             run.await_change(done)
         last_frame_at = time.monotonic()
         while run.result.frames_seen < self.max_frames:
+            self._check_stop()
             frame = self.source.read()
             if frame is None:
                 if self.source.ended or time.monotonic() - last_frame_at > self.timeout_s:
@@ -126,14 +131,22 @@ class CardCapture:
         result.ms = (time.perf_counter() - started) * 1000
         return result
 
-    def capture_sides(self, sides: list[str | None]) -> list[SideCapture]:
+    def _check_stop(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise StepCancelled
+
+    def capture_sides(
+        self, sides: list[str | None], on_side: Callable[[int, str | None], None] | None = None
+    ) -> list[SideCapture]:
         """The `sides` in turn, of one card: one set of votes (what was read of a side before its
         turn counts), and a side after the front read with the front's number's county. Stops
-        at the first side not read."""
+        at the first side not read. `on_side(i, side)` is told as each side starts."""
         votes = self.new_votes()
         county: str | None = None
         captured: list[SideCapture] = []
-        for side in sides:
+        for i, side in enumerate(sides):
+            if on_side is not None:
+                on_side(i, side)
             captured.append(result := self.capture(side, county, votes))
             if result.problem is not None or result.reading is None:
                 break
@@ -206,6 +219,7 @@ class _SideRun:
                 self.capture.on_instruction(reason)
 
     def read(self, frame: np.ndarray) -> CardReading:
+        self.capture._check_stop()  # an OCR pass takes a few frames' time: not started once stopped
         self.result.frames_read += 1
         reading = read_card(frame, today=self.capture.today, engine=self.engine, county=self.county)
         self.result.read_errors.append([f"{reading.side}:{e.field}:{e.code}" for e in reading.errors])
@@ -225,7 +239,7 @@ class _SideRun:
         check = check_frame(frame.image, self.previous, self.capture.thresholds)
         self.previous = check
         if self.capture.on_check:
-            self.capture.on_check(check)
+            self.capture.on_check(frame, check)
         if check.problem is not None:
             self.show(check.problem)
         if check.problem in CHANGE:  # a new hold: what this one read or failed to read is no guide
@@ -354,20 +368,40 @@ def printed_fields(card: IdCardFields) -> dict[str, str]:
 @dataclass
 class IdCardCapture:
     """The capture engine the flow's caller runs: the portrait side, then the emblem side,
-    from one frame source."""
+    from one frame source (the camera, opened once by the caller and read by each try)."""
 
     source: FrameSource
     today: date
     engine: OcrEngine | None = None
     timeout_s: float = 30.0  # a camera giving no frame this long: unavailable
-    on_instruction: Callable[[Reason], None] | None = None  # the UI's hook: show and speak it
+    on_instruction: Callable[[Reason], None] | None = None  # told each instruction too (a person who listens)
     sides: list[SideCapture] = field(default_factory=list)
 
-    def read_card(self) -> IdCardFields:
+    def read_card(self, run: EngineRun | None = None) -> IdCardFields:
+        """Both sides; the frames, instructions and progress go to `run`'s listener, and `run.stop`
+        ends the capture (StepCancelled) within a frame."""
+        run = run or EngineRun()
+
+        def instruct(reason: Reason) -> None:
+            if self.on_instruction is not None:
+                self.on_instruction(reason)
+            run.emit(Instruction(STEP, reason))
+
+        def preview(frame: Frame, check: FrameCheck) -> None:
+            outline = check.card.quad if check.card is not None else None
+            run.emit(CameraFrame(STEP, frame.index, frame.image, card_outline=outline))
+
         capture = CardCapture(
-            self.source, self.today, self.engine, timeout_s=self.timeout_s, on_instruction=self.on_instruction
+            self.source,
+            self.today,
+            self.engine,
+            timeout_s=self.timeout_s,
+            on_instruction=instruct,
+            on_check=preview if run.listener is not None else None,
+            stop=run.stop,
         )
-        self.sides = capture.capture_sides(["front", "back"])
+        sides = ["front", "back"]
+        self.sides = capture.capture_sides(sides, lambda i, side: run.emit(Progress(STEP, i, len(sides), side or "")))
         for side in self.sides:
             self._raise_if_failed(side)
         front, back = self.sides

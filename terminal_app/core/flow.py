@@ -7,12 +7,15 @@
 The flow never calls an engine: a caller (the headless session, the Kivy screens) runs the
 engine and hands the result in. The flow re-checks what it is given (an ID number is validated
 again here, whatever read it), keeps the draft encrypted in the vault after every change, and
-wipes it on every way out except submission.
+wipes it on every way out except submission. It announces step changes, timeouts and wipes to
+its `listeners` (core.events). It belongs to the kiosk's core thread (core/core_thread.py): a
+call from another thread raises WrongThread.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -23,7 +26,9 @@ from enum import StrEnum
 from kiosk_config.schema import KioskConfig
 from terminal_app.core.agents import AgentSession
 from terminal_app.core.audit import AuditLog
+from terminal_app.core.core_thread import CoreThread
 from terminal_app.core.decision import Decision, Outcome, decide_with_offer
+from terminal_app.core.events import DraftWiped, Listener, StepChanged, TimedOut
 from terminal_app.core.form import FormProblem, check_form
 from terminal_app.core.id_number import IdNumberCheck, printed_field_mismatches, validate_id_number
 from terminal_app.core.offer import Offer
@@ -39,6 +44,8 @@ from terminal_app.core.steps import (
     ScoreResult,
 )
 from terminal_app.core.vault import Vault
+
+log = logging.getLogger(__name__)
 
 
 class Step(StrEnum):
@@ -172,7 +179,11 @@ class ApplicationFlow:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         today: Callable[[], date] = date.today,
+        core: CoreThread | None = None,
     ):
+        self._core = core or CoreThread.here()
+        self._core.check("the application flow")
+        self.listeners: list[Listener] = []  # told every event (core.events), on the core thread
         self.config = config
         self.session_id = str(uuid.uuid4())
         self.draft = Draft()
@@ -215,17 +226,28 @@ class ApplicationFlow:
 
     def tick(self) -> Step:
         """Apply timeouts; call it from the UI's clock. Returns the step after it."""
+        self._core.check("the application flow")
         if self.step in ENDED:
             return self.step
         now = self._clock()
         if self.step in IDLE_WATCHED and now - self._last_activity >= self.config.terminal.idle_timeout_s:
+            self.announce(TimedOut(self.session_id, str(self.step), str(EndReason.IDLE)))
             self._abandon(EndReason.IDLE)
         elif now - self._step_started >= self._step_timeout():
             if self.step is Step.RECEIPT:
                 self._complete()
             else:
+                self.announce(TimedOut(self.session_id, str(self.step), str(EndReason.STEP_TIMEOUT)))
                 self._abandon(EndReason.STEP_TIMEOUT)
         return self.step
+
+    def announce(self, event: object) -> None:
+        """Tell every listener `event` (a listener that fails is logged, not propagated)."""
+        for listener in list(self.listeners):
+            try:
+                listener(event)
+            except Exception:  # a screen's bug must not stop the flow half-way through a change
+                log.exception("a flow listener failed on %s", type(event).__name__)
 
     # --- transitions ------------------------------------------------------------------
 
@@ -253,6 +275,7 @@ class ApplicationFlow:
         self._audit.append("step", session=self.session_id, step_from=str(previous), step_to=str(step))
         if step not in ENDED and self.application_id is None:  # once submitted, no draft is kept
             self._persist()
+        self.announce(StepChanged(self.session_id, str(previous), str(step)))
 
     def _persist(self) -> None:
         self._vault.save_draft(self.session_id, str(self.step), self.draft.as_json())
@@ -272,6 +295,7 @@ class ApplicationFlow:
         self._vault.wipe_draft(self.session_id)
         self._enter(Step.ABANDONED)
         self._audit.append("draft_wiped", session=self.session_id, reason=str(reason))
+        self.announce(DraftWiped(self.session_id, str(reason)))
 
     def _complete(self) -> None:
         self.draft = Draft()
@@ -280,10 +304,15 @@ class ApplicationFlow:
 
     def cancel(self) -> None:
         """The applicant or agent pressed cancel: the draft is wiped at once."""
+        self._core.check("the application flow")
         if self.step is Step.RECEIPT:
             self._complete()
         elif self.step not in ENDED:
             self._abandon(EndReason.CANCELLED)
+
+    def begin(self, step: Step) -> None:
+        """A step's work starts (a camera step's engine): refused unless the flow is at `step`."""
+        self._expect(step)
 
     def give_consent(self, consent: ConsentRecord) -> None:
         self._expect(Step.CONSENT)
@@ -338,6 +367,7 @@ class ApplicationFlow:
     def device_failed(self, reason: Reason) -> None:
         """The camera cannot be used (missing, unplugged): the draft is wiped and the session ends
         with the reason shown, for the agent to fix the device or type the card in."""
+        self._core.check("the application flow")
         if self.step in ENDED:
             return
         self._audit.append("device_failed", session=self.session_id, step=str(self.step), reason=reason.code)

@@ -1,5 +1,7 @@
 """The kiosk as one object: config, vault, audit log and agent directory, started together.
-The CLI and the UI both start it here; an invalid config stops the start with the fields named."""
+The CLI and the UI both start it here; an invalid config stops the start with the fields named.
+Its state belongs to its core thread (core/core_thread.py): the thread that started it, or a
+dedicated one (`start_on_core_thread`)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sync.keys import ed25519_public, load_or_create_signing_key, x25519_public
 from terminal_app.core.agents import Agent, AgentDirectory, AgentSession, Role
 from terminal_app.core.audit import AuditLog
 from terminal_app.core.blocklist import Blocklist
+from terminal_app.core.core_thread import CoreThread
 from terminal_app.core.decision import Decision
 from terminal_app.core.flow import ApplicationFlow, wipe_abandoned_drafts
 from terminal_app.core.outbox import Outbox, Sealer
@@ -49,6 +52,7 @@ class Kiosk:
     outbox: Outbox
     drafts_wiped_at_start: int = 0
     local_config: KioskConfig | None = None  # the file's config, before central config updates
+    core: CoreThread = field(default_factory=CoreThread.here)  # the thread this kiosk's state belongs to
     updates: UpdateStore = field(init=False)
     blocklist: Blocklist = field(default_factory=Blocklist)
     model: ModelBundle = field(init=False)  # the signed bundle in force, else the embedded one
@@ -61,9 +65,13 @@ class Kiosk:
         data_dir: Path | str | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        runs_sessions: bool = True,
     ) -> Kiosk:
         """Load the config (ConfigError if invalid), open the vault and the terminal key (both made
-        on first start), put the downstream updates in force, wipe drafts left by a crash."""
+        on first start), put the downstream updates in force and, in the process that takes
+        applications (`runs_sessions`), wipe drafts left by a crash. A sync loop, `status` or a
+        USB export opens the same vault with `runs_sessions=False`: a draft there may be an
+        applicant's session under way in the kiosk app."""
         config = load_config(config_path or os.environ.get(CONFIG_ENV) or None)
         vault = Vault(data_dir or default_data_dir(), clock=clock)
         audit = AuditLog(vault, clock=clock)
@@ -71,7 +79,7 @@ class Kiosk:
         sealer = _sealer(config, signing_key)
         outbox = Outbox(vault, sealer, clock=clock)
         adopted = outbox.adopt_legacy_applications()
-        wiped = wipe_abandoned_drafts(vault, audit)
+        wiped = wipe_abandoned_drafts(vault, audit) if runs_sessions else 0
         agents = AgentDirectory(vault, config.agents, audit, clock=clock)
         kiosk = cls(config, vault, audit, agents, outbox, wiped, local_config=config)
         kiosk.scorer = OnDeviceScorer(
@@ -91,6 +99,21 @@ class Kiosk:
         if kiosk.updates.load("model") is None:  # loaded only if no signed bundle is in force
             kiosk.model = ModelBundle.embedded()
         audit.append("kiosk_started", terminal=config.terminal.id, drafts_wiped=wiped, legacy_adopted=adopted)
+        return kiosk
+
+    @classmethod
+    def start_on_core_thread(
+        cls, config_path: Path | str | None = None, data_dir: Path | str | None = None, **options
+    ) -> Kiosk:
+        """`start` on a dedicated core thread (the kiosk app's way): any thread may then call in
+        through `kiosk.core.call`; `close()` ends the thread."""
+        core = CoreThread.start()
+        try:
+            kiosk = core.call(cls.start, config_path, data_dir, **options)
+        except BaseException:
+            core.close()
+            raise
+        kiosk.core = core
         return kiosk
 
     # --- downstream updates -------------------------------------------------------------------
@@ -126,7 +149,7 @@ class Kiosk:
         return self.updates.apply(raw, source=source)
 
     def new_application(self, agent: AgentSession | None = None, **clocks) -> ApplicationFlow:
-        return ApplicationFlow(self.config, self.vault, self.audit, self.outbox, agent=agent, **clocks)
+        return ApplicationFlow(self.config, self.vault, self.audit, self.outbox, agent=agent, core=self.core, **clocks)
 
     def score(self, flow: ApplicationFlow, *, local_time: datetime | None = None) -> Decision:
         """Run the on-device scorer on the flow's draft and hand the result to the flow. An
@@ -198,7 +221,8 @@ class Kiosk:
         }
 
     def close(self) -> None:
-        self.vault.close()
+        self.core.call(self.vault.close)
+        self.core.close()
 
 
 def _sealer(config: KioskConfig, signing_key) -> Sealer:

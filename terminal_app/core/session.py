@@ -1,11 +1,13 @@
-"""The headless applicant session: one applicant through the flow, each step run by its real
-engine and the result handed to the flow. The Kivy screens drive the same object one step at a
-time (`give_consent`, `capture_card`, `check_liveness`, ...); `run()` walks every step for the
-demo, the CLI and the benchmark.
+"""The applicant session: one applicant through the flow, each step run by its real engine and
+the result handed to the flow. A screen drives it one step at a time with the applicant's
+answers (`give_consent(consent)`, `fill_form(answers)`, `answer_offer(accept)`), and runs each
+camera step in two parts: the engine (`read_card`, `check_face`: any thread, stopped by the
+run's signal, reporting frames, instructions and progress) and the flow's part
+(`take_card`, `take_liveness`: the core thread). `run(answers)` walks every step for the demo,
+the CLI and the benchmark; `SessionDriver` (core/session_driver.py) is the screens' threaded way.
 
-The session knows the engines only through core.engines (a capture engine and a liveness engine
-over camera sources, the kiosk's on-device scorer) and the applicant only through
-`ApplicantAnswers`; nothing here touches a file or a screen. Each step's machine time is kept.
+The session knows the engines only through core.engines and the applicant only through what it
+is handed; nothing here touches a file or a screen. Each step's machine time is kept.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Protocol
 
 from terminal_app.core.agents import AgentSession
 from terminal_app.core.decision import Decision
-from terminal_app.core.engines import CaptureUnavailable, IdCaptureEngine, LivenessEngine
+from terminal_app.core.engines import CaptureUnavailable, EngineRun, IdCaptureEngine, LivenessEngine
+from terminal_app.core.events import Listener, StepFinished
 from terminal_app.core.flow import ENDED, ApplicationFlow, EndReason, Step, StepRejected
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.offer import Offer
@@ -29,7 +32,7 @@ CAMERA_UNAVAILABLE = "camera_unavailable"
 
 
 class ApplicantAnswers(Protocol):
-    """What the applicant (or the agent beside them) answers when the kiosk asks."""
+    """A script of what the applicant answers when asked (`run`; a screen passes each answer in)."""
 
     def consent(self) -> ConsentRecord: ...
 
@@ -110,22 +113,32 @@ class SessionOutcome:
         return refused[-1] if refused and not self.submitted else None
 
 
+@dataclass
+class EngineResult:
+    """What a camera step's engine gave, for the flow's part of the step: the value (the card's
+    fields, the liveness result) or why there is none, and the engine's machine time."""
+
+    value: IdCardFields | LivenessResult | None
+    unavailable: CaptureUnavailable | None = None  # the camera cannot be used
+    unread: ReasonError | None = None  # the engine could not read a valid card
+    ms: float = 0.0
+
+
 class ApplicantSession:
-    """One applicant at the kiosk: the flow, the engines and the answers."""
+    """One applicant at the kiosk: the flow and the engines. Every method but the engines' parts
+    (`read_card`, `check_face`) runs on the kiosk's core thread."""
 
     def __init__(
         self,
         kiosk: Kiosk,
         capture: IdCaptureEngine,
         liveness: LivenessEngine,
-        answers: ApplicantAnswers,
         *,
         agent: AgentSession | None = None,
     ):
         self.kiosk = kiosk
         self.capture = capture
         self.liveness = liveness
-        self.answers = answers
         self.agent = agent
         self.flow: ApplicationFlow = kiosk.new_application(agent)
         self.outcome = SessionOutcome(self.flow.session_id)
@@ -134,122 +147,187 @@ class ApplicantSession:
     def step(self) -> Step:
         return self.flow.step
 
-    def _record(self, step: str, started: float, ok: bool, code: str = "") -> bool:
+    def subscribe(self, listener: Listener) -> None:
+        """`listener` is told the flow's events (core thread) and the camera steps' (their thread)."""
+        self.flow.listeners.append(listener)
+
+    def _emit(self, event: object) -> None:
+        self.flow.announce(event)
+
+    def _record(self, step: str, ms: float, ok: bool, code: str = "") -> bool:
         attempt = self.outcome.attempts(step) + 1
-        self.outcome.steps.append(StepRun(step, attempt, (time.perf_counter() - started) * 1000, ok, code))
+        self.outcome.steps.append(StepRun(step, attempt, ms, ok, code))
         return ok
 
-    def _unavailable(self, step: str, started: float, problem: CaptureUnavailable) -> bool:
+    def _since(self, started: float) -> float:
+        return (time.perf_counter() - started) * 1000
+
+    def _unavailable(self, problem: CaptureUnavailable) -> tuple[bool, str]:
         reason = Reason(CAMERA_UNAVAILABLE, "摄像头无法使用，请联系工作人员", f"The camera cannot be used: {problem}")
         self.flow.device_failed(reason)
-        return self._record(step, started, False, CAMERA_UNAVAILABLE)
+        return False, CAMERA_UNAVAILABLE
+
+    def _engine_run(self, run: EngineRun | None) -> EngineRun:
+        return run if run is not None else EngineRun(listener=self._emit if self.flow.listeners else None)
 
     # --- the steps, one at a time (what a screen's button does) ----------------------------
 
-    def give_consent(self) -> bool:
+    def give_consent(self, consent: ConsentRecord) -> bool:
         started = time.perf_counter()
-        consent = self.answers.consent()
         try:
             self.flow.give_consent(consent)
         except StepRejected as rejected:
-            return self._record("consent", started, False, rejected.reason.code)
+            return self._record("consent", self._since(started), False, rejected.reason.code)
         self.outcome.consent = consent
-        return self._record("consent", started, True)
+        return self._record("consent", self._since(started), True)
 
-    def capture_card(self) -> bool:
-        """One try at reading the card; True once the flow has accepted it."""
+    def read_card(self, run: EngineRun | None = None) -> EngineResult:
+        """The capture engine's part (any thread): read the card. StepCancelled propagates when
+        `run.stop` is set; nothing is handed to the flow then and no attempt is used."""
         started = time.perf_counter()
         try:
-            card = self.capture.read_card()
-            self.flow.submit_id(card)  # the flow checks the number again, and the age
+            card = self.capture.read_card(self._engine_run(run))
         except CaptureUnavailable as problem:
-            return self._unavailable("capture", started, problem)
-        except StepRejected as rejected:
-            return self._record("capture", started, False, rejected.reason.code)
-        except ReasonError as unread:  # the engine could not read a valid card: one attempt used
-            with contextlib.suppress(StepRejected):  # it always refuses; it may end the session
-                self.flow.capture_failed(unread.reason)
-            return self._record("capture", started, False, unread.reason.code)
-        self.outcome.card = card
-        return self._record("capture", started, True)
+            return EngineResult(None, unavailable=problem, ms=self._since(started))
+        except ReasonError as unread:
+            return EngineResult(None, unread=unread, ms=self._since(started))
+        return EngineResult(card, ms=self._since(started))
 
-    def check_liveness(self) -> bool:
-        """One liveness check against the accepted card's photo; True once the flow moved on."""
+    def take_card(self, result: EngineResult) -> bool:
+        """The flow's part: hand it what the engine read; True once the flow accepted the card."""
+        started = time.perf_counter()
+        ok, code = self._take_card(result)
+        self._record("capture", result.ms + self._since(started), ok, code)
+        self._emit(StepFinished(self.flow.session_id, "id_capture", ok, code))
+        return ok
+
+    def _take_card(self, result: EngineResult) -> tuple[bool, str]:
+        if result.unavailable is not None:
+            return self._unavailable(result.unavailable)
+        if result.unread is not None:  # one attempt used; the last one ends the session
+            with contextlib.suppress(StepRejected):  # it always refuses
+                self.flow.capture_failed(result.unread.reason)
+            return False, result.unread.reason.code
+        card = result.value
+        assert isinstance(card, IdCardFields)
+        try:
+            self.flow.submit_id(card)  # the flow checks the number again, and the age
+        except StepRejected as rejected:
+            return False, rejected.reason.code
+        self.outcome.card = card
+        return True, ""
+
+    def capture_card(self, run: EngineRun | None = None) -> bool:
+        """One try at reading the card, both parts on this thread; True once the flow accepted it."""
+        return self.take_card(self.read_card(run))
+
+    def check_face(self, run: EngineRun | None = None) -> EngineResult:
+        """The liveness engine's part (any thread): the challenges and the match against the
+        accepted card's photo. StepCancelled propagates when `run.stop` is set."""
         started = time.perf_counter()
         portrait = self.outcome.card.portrait_jpeg if self.outcome.card else None
         try:
-            result = self.liveness.check(portrait)
+            result = self.liveness.check(portrait, self._engine_run(run))
         except CaptureUnavailable as problem:
-            return self._unavailable("liveness", started, problem)
-        self.outcome.liveness = result
-        try:
-            self.flow.submit_liveness(result)
-        except StepRejected as rejected:
-            code = result.reason or rejected.reason.code  # the check's own reason (spoof, timeout) says more
-            return self._record("liveness", started, False, code)
-        return self._record("liveness", started, True)
+            return EngineResult(None, unavailable=problem, ms=self._since(started))
+        return EngineResult(result, ms=self._since(started))
 
-    def fill_form(self) -> bool:
+    def take_liveness(self, result: EngineResult) -> bool:
+        """The flow's part: hand it the check's result; True once the flow moved on."""
         started = time.perf_counter()
-        answers = self.answers.form()
+        ok, code = self._take_liveness(result)
+        self._record("liveness", result.ms + self._since(started), ok, code)
+        self._emit(StepFinished(self.flow.session_id, "liveness", ok, code))
+        return ok
+
+    def _take_liveness(self, result: EngineResult) -> tuple[bool, str]:
+        if result.unavailable is not None:
+            return self._unavailable(result.unavailable)
+        check = result.value
+        assert isinstance(check, LivenessResult)
+        self.outcome.liveness = check
+        try:
+            self.flow.submit_liveness(check)
+        except StepRejected as rejected:
+            return False, check.reason or rejected.reason.code  # the check's own reason (spoof, timeout) says more
+        return True, ""
+
+    def check_liveness(self, run: EngineRun | None = None) -> bool:
+        """One liveness check, both parts on this thread; True once the flow moved on."""
+        return self.take_liveness(self.check_face(run))
+
+    def fill_form(self, answers: FormAnswers) -> bool:
+        started = time.perf_counter()
         try:
             self.flow.submit_form(answers)
         except StepRejected as rejected:
-            return self._record("form", started, False, rejected.reason.code)
+            return self._record("form", self._since(started), False, rejected.reason.code)
         self.outcome.form = answers
-        return self._record("form", started, True)
+        return self._record("form", self._since(started), True)
 
     def score(self) -> Decision:
         started = time.perf_counter()
         decision = self.kiosk.score(self.flow)
         self.outcome.scores = self.flow.draft.scores
         self.outcome.decision, self.outcome.offer = decision, self.flow.draft.offer
-        self._record("scoring", started, True, str(decision.outcome))
+        self._record("scoring", self._since(started), True, str(decision.outcome))
         return decision
 
-    def answer_offer(self) -> bool:
-        """The applicant accepts or turns down the offer on screen."""
+    def answer_offer(self, accept: bool) -> bool:
+        """The applicant accepts or turns down the offer on screen (turned down: the draft is wiped)."""
         started = time.perf_counter()
-        offer = self.flow.draft.offer
-        assert offer is not None  # the flow is at OFFER only with an offer
-        if self.answers.accepts(offer):
+        if accept:
             self.flow.accept_offer()
-            return self._record("offer", started, True, "accepted")
+            return self._record("offer", self._since(started), True, "accepted")
         self.flow.reject_offer()
-        return self._record("offer", started, True, "turned_down")
+        return self._record("offer", self._since(started), True, "turned_down")
 
     def confirm(self) -> str:
         """The applicant signs: the application is sealed into the outbox."""
         started = time.perf_counter()
         application_id = self.flow.confirm()
-        self._record("seal", started, True)
+        self._record("seal", self._since(started), True)
         return application_id
 
-    # --- the whole session -----------------------------------------------------------------
-
-    def run(self, before_try: Callable[[Step, int], None] | None = None) -> SessionOutcome:
-        """Every step in order until the flow ends (submitted, or stopped with its reason).
-        `before_try(step, try_number)` runs before each card and liveness try, outside the
-        steps' times: where a screen would ask the person to hold the card up again."""
-        actions = {
-            Step.CONSENT: self.give_consent,
-            Step.ID_CAPTURE: self.capture_card,
-            Step.LIVENESS: self.check_liveness,
-            Step.SCORING: self.score,
-            Step.OFFER: self.answer_offer,
-            Step.CONFIRMATION: self.confirm,
-            Step.RECEIPT: self.flow.finish,
-        }
-        while self.flow.step not in ENDED:
-            if self.flow.step is Step.FORM:
-                if not self.fill_form():  # answers from a script do not change: stop here
-                    self.flow.cancel()
-                continue
-            step = self.flow.step
-            if before_try is not None and step in (Step.ID_CAPTURE, Step.LIVENESS):
-                before_try(step, self.outcome.attempts("capture" if step is Step.ID_CAPTURE else "liveness") + 1)
-            actions[step]()
+    def finish(self) -> SessionOutcome:
+        """The receipt was seen (or the session ended another way): the outcome, complete."""
+        if self.flow.step is Step.RECEIPT:
+            self.flow.finish()
         self.outcome.end_reason = self.flow.end_reason
         self.outcome.application_id = self.flow.application_id
         self.outcome.envelope_id = self.flow.envelope_id
         return self.outcome
+
+    # --- the whole session from a script ---------------------------------------------------
+
+    def run(
+        self, answers: ApplicantAnswers, before_try: Callable[[Step, int], None] | None = None
+    ) -> SessionOutcome:
+        """Every step in order with the scripted `answers` until the flow ends (submitted, or
+        stopped with its reason). `before_try(step, try_number)` runs before each card and
+        liveness try, outside the steps' times: where a screen would ask the person to hold the
+        card up again."""
+        while self.flow.step not in ENDED:
+            step = self.flow.step
+            if before_try is not None and step in (Step.ID_CAPTURE, Step.LIVENESS):
+                before_try(step, self.outcome.attempts("capture" if step is Step.ID_CAPTURE else "liveness") + 1)
+            if step is Step.CONSENT:
+                self.give_consent(answers.consent())
+            elif step is Step.ID_CAPTURE:
+                self.capture_card()
+            elif step is Step.LIVENESS:
+                self.check_liveness()
+            elif step is Step.FORM:
+                if not self.fill_form(answers.form()):  # answers from a script do not change: stop here
+                    self.flow.cancel()
+            elif step is Step.SCORING:
+                self.score()
+            elif step is Step.OFFER:
+                offer = self.flow.draft.offer
+                assert offer is not None  # the flow is at OFFER only with an offer
+                self.answer_offer(answers.accepts(offer))
+            elif step is Step.CONFIRMATION:
+                self.confirm()
+            else:
+                self.finish()
+        return self.finish()

@@ -35,6 +35,7 @@ from terminal_app.capture.ocr import ocr_engine
 from terminal_app.capture.sources import FOLDER_FPS, FrameListSource
 from terminal_app.capture.synthetic_photo import CardHolder
 from terminal_app.core.agents import Role, hash_pin
+from terminal_app.core.engines import EngineRun
 from terminal_app.core.flow import Step
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.session import ApplicantSession, GivenAnswers, SessionOutcome
@@ -217,9 +218,9 @@ class HeldUpCard:
         if step is Step.ID_CAPTURE and number > 1:
             self.present(number)
 
-    def read_card(self) -> IdCardFields:
+    def read_card(self, run: EngineRun | None = None) -> IdCardFields:
         assert self._capture is not None, "present() the card first"
-        return self._capture.read_card()
+        return self._capture.read_card(run)
 
 
 class DemoRun:
@@ -271,16 +272,17 @@ class DemoRun:
 
     # --- the applicants -------------------------------------------------------------------
 
-    def _session(self, kiosk: Kiosk, applicant: DemoApplicant, agent) -> tuple[ApplicantSession, HeldUpCard, int]:
+    def _session(
+        self, kiosk: Kiosk, applicant: DemoApplicant, agent
+    ) -> tuple[ApplicantSession, GivenAnswers, HeldUpCard, int]:
         card = HeldUpCard(applicant, self.today)
         card.present(1)
         face_frames = applicant.liveness_frames(kiosk.config.liveness.challenges)
         liveness = CameraLivenessEngine(
             lambda: FrameListSource(face_frames), kiosk.config.liveness, seed=applicant.challenge_seed
         )
-        answers = GivenAnswers(applicant.form)
-        session = ApplicantSession(kiosk, card, liveness, answers, agent=agent if applicant.assisted else None)
-        return session, card, len(face_frames)
+        session = ApplicantSession(kiosk, card, liveness, agent=agent if applicant.assisted else None)
+        return session, GivenAnswers(applicant.form), card, len(face_frames)
 
     def _sync(self, kiosk: Kiosk, index: int) -> tuple[str, float]:
         started = time.perf_counter()
@@ -349,9 +351,9 @@ class DemoRun:
             for applicant in applicants:
                 if applicant.index in done:
                     continue
-                session, card, face_frames = self._session(kiosk, applicant, agent)
+                session, answers, card, face_frames = self._session(kiosk, applicant, agent)
                 self.progress(f"applicant {applicant.index} started ({applicant.scenario})")
-                session.run(card.before_try)
+                session.run(answers, card.before_try)
                 if session.outcome.submitted:
                     _append(
                         self.entered,

@@ -51,6 +51,7 @@ NO_FACE = Reason("no_face", "请正对摄像头", "face the camera")
 TOO_SMALL = Reason("face_too_small", "请靠近一些", "come closer")
 CUT_OFF = Reason("face_cut_off", "请把整张脸移到画面里", "move your whole face into the picture")
 NOT_STARTED = Reason("no_frames", "没有可用的画面", "no usable frames")
+LOOK_STRAIGHT = Reason("look_straight", "请正对摄像头，保持不动", "look straight at the camera and hold still")
 
 PROMPTS = {
     Kind.BLINK: Reason("blink", "请眨眨眼", "blink"),
@@ -94,7 +95,8 @@ class ChallengeResult:
 
 @dataclass
 class ChallengeRun:
-    """Feed it each frame's faces with the frame's time; read `prompt`, `finished`, `passed`."""
+    """Feed it each frame's faces with the frame's time; read `instruction` (what to show now),
+    `current`, `finished`, `passed`. `prompt` is the last prompt given, kept through judged frames."""
 
     kinds: list[Kind]
     thresholds: ChallengeThresholds = field(default_factory=ChallengeThresholds)
@@ -108,6 +110,7 @@ class ChallengeRun:
     _closed: bool = False  # a blink's eyes went shut
     _lost: int = 0
     _last_centre: np.ndarray | None = None
+    _problem: Reason | None = None  # what kept the last frame from being judged
 
     def __post_init__(self) -> None:
         self.results = [ChallengeResult(kind) for kind in self.kinds]
@@ -120,6 +123,21 @@ class ChallengeRun:
     def passed(self) -> bool:
         return self.failure is None and all(r.passed for r in self.results)
 
+    @property
+    def current(self) -> int:
+        """The challenge under way (0-based; len(kinds) once all are done)."""
+        return self._current
+
+    @property
+    def instruction(self) -> Reason:
+        """What the person should be shown now: what kept the last frame from being judged, else
+        to hold still while the baseline is taken, else the challenge under way."""
+        if self._problem is not None:
+            return self._problem
+        if self.baseline is None or self._current >= len(self.kinds):
+            return LOOK_STRAIGHT
+        return PROMPTS[self.kinds[self._current]]
+
     def fail(self, reason: Reason) -> None:
         if not self.finished:
             self.failure = reason
@@ -131,9 +149,10 @@ class ChallengeRun:
         if len(faces) > 1:
             self.fail(SEVERAL_FACES)
             return
+        self._problem = None
         if not faces:
             self._lost += 1
-            self.prompt = NO_FACE
+            self.prompt = self._problem = NO_FACE
             if self._lost >= t.lost_frames and self.baseline is not None:
                 self.fail(FACE_LOST)
             self._check_time(time_ms)
@@ -145,11 +164,11 @@ class ChallengeRun:
             return
         self._last_centre = face.centre
         if face.width < t.min_face_width:
-            self.prompt = TOO_SMALL
+            self.prompt = self._problem = TOO_SMALL
             self._check_time(time_ms)
             return
         if cut_off(face, frame_size):  # the landmarks past the edge are the mesh's guess: not judged
-            self.prompt = CUT_OFF
+            self.prompt = self._problem = CUT_OFF
             self._check_time(time_ms)
             return
         measures = measure(face, frame_size)
@@ -161,7 +180,7 @@ class ChallengeRun:
     def skip(self, prompt: Reason, time_ms: float) -> None:
         """A frame that cannot be judged (too dark, say): show `prompt`, let the clock run."""
         if not self.finished:
-            self.prompt = prompt
+            self.prompt = self._problem = prompt
             self._check_time(time_ms)
 
     def _take_baseline(self, measures: FaceMeasures, time_ms: float) -> None:

@@ -16,6 +16,8 @@ import numpy as np
 
 from kiosk_config.schema import Liveness
 from terminal_app.capture.sources import FrameSource
+from terminal_app.core.engines import EngineRun
+from terminal_app.core.events import CameraFrame, Instruction, Progress
 from terminal_app.core.reasons import Reason
 from terminal_app.core.steps import LivenessResult
 from terminal_app.liveness import anti_spoof, face_match
@@ -37,6 +39,7 @@ TOO_DARK = Reason("too_dark", "光线太暗，请到亮处", "too dark: move int
 DARK_LEVEL = 35  # mean grey level of a frame below which no face can be judged
 MATCH_FRAMES = 3  # live descriptors taken from the still frontal frames at the start
 MAX_FRAMES = 15 * 60  # a source that never ends (a camera) is given at most a minute
+STEP = "liveness"  # core.flow.Step.LIVENESS, as the events name it
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,13 @@ def run_check(
     portrait: np.ndarray | None = None,
     settings: LivenessSettings | None = None,
     models: FaceModels | None = None,
+    engine_run: EngineRun | None = None,
 ) -> LivenessReport:
     """Run the challenges `kinds` over `source`'s frames and judge them; `portrait` is the ID
-    card's photo area (BGR) to match against, if there is one."""
+    card's photo area (BGR) to match against, if there is one. Each frame with the face found,
+    the instruction whenever it changes and each challenge's start go to `engine_run`'s listener;
+    its stop signal ends the check (StepCancelled) before the next frame."""
+    engine_run = engine_run or EngineRun()
     settings = settings or LivenessSettings.from_config(Liveness())
     models = models or face_models()
     timings: dict[str, float] = {}
@@ -130,7 +137,10 @@ def run_check(
     prompts: Counter[str] = Counter()
     frames = 0
     detect_ms = match_ms = 0.0
+    shown: Reason | None = None
+    challenge = -1
     while not run.finished and frames < MAX_FRAMES:
+        engine_run.check()
         frame = source.read()
         if frame is None:
             if source.ended:
@@ -142,13 +152,25 @@ def run_check(
         if float(image.mean()) < DARK_LEVEL:  # a face may still be found, but not judged
             run.skip(TOO_DARK, frame.time_ms)
             prompts[TOO_DARK.code] += 1
+            faces = []
+        else:
+            t0 = time.perf_counter()
+            faces = models.faces(image)
+            detect_ms += time.perf_counter() - t0
+            run.feed(faces, (image.shape[1], image.shape[0]), frame.time_ms)
+            if run.prompt is not None:
+                prompts[run.prompt.code] += 1
+        if engine_run.listener is not None:
+            box = faces[0].box if len(faces) == 1 else None
+            engine_run.emit(CameraFrame(STEP, frame.index, image, face_box=box))
+            if run.current != challenge and run.baseline is not None and run.current < len(kinds):
+                challenge = run.current
+                engine_run.emit(Progress(STEP, challenge, len(kinds), str(kinds[challenge])))
+            if not run.finished and run.instruction != shown:
+                shown = run.instruction
+                engine_run.emit(Instruction(STEP, shown))
+        if not faces:  # too dark, or no face: nothing to judge
             continue
-        t0 = time.perf_counter()
-        faces = models.faces(image)
-        detect_ms += time.perf_counter() - t0
-        run.feed(faces, (image.shape[1], image.shape[0]), frame.time_ms)
-        if run.prompt is not None:
-            prompts[run.prompt.code] += 1
         whole = len(faces) == 1 and faces[0].width >= settings.thresholds.min_face_width
         if whole and not cut_off(faces[0], (image.shape[1], image.shape[0])) and run.failure is None:
             spoof.feed(image, faces[0])

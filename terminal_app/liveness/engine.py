@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from kiosk_config.schema import Liveness
 from terminal_app.capture.sources import FrameSource, SourceUnavailable
-from terminal_app.core.engines import CaptureUnavailable
+from terminal_app.core.engines import CaptureUnavailable, EngineRun
 from terminal_app.core.steps import LivenessResult
 from terminal_app.liveness.challenges import draw_challenges
 from terminal_app.liveness.check import LivenessReport, LivenessSettings, run_check
@@ -26,7 +26,9 @@ class CameraLivenessEngine:
         self._seed = seed  # fixed only for tests and the demo; a kiosk draws each check at random
         self.last_report: LivenessReport | None = None
 
-    def check(self, portrait_jpeg: bytes | None) -> LivenessResult:
+    def check(self, portrait_jpeg: bytes | None, run: EngineRun | None = None) -> LivenessResult:
+        """One check: `run`'s listener gets the frames, instructions and progress, and its stop
+        signal ends the check (StepCancelled) before the next frame."""
         portrait = None
         if portrait_jpeg is not None:
             try:
@@ -40,7 +42,7 @@ class CameraLivenessEngine:
         except SourceUnavailable as unavailable:
             raise CaptureUnavailable(unavailable.message) from unavailable
         try:
-            self.last_report = run_check(frames, kinds, portrait=portrait, settings=self._settings)
+            self.last_report = run_check(frames, kinds, portrait=portrait, settings=self._settings, engine_run=run)
         finally:
             frames.close()
         return self.last_report.to_result()
