@@ -44,9 +44,12 @@ def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
     sys.exit(code)
 
 
-def _start(ctx: click.Context) -> Kiosk:
+def _start(ctx: click.Context, *, runs_sessions: bool = False) -> Kiosk:
+    """The kiosk for one command. Only a command that takes applications (`runs_sessions`) wipes
+    the drafts a crash left: any other (status, sync, a USB export) may run beside the kiosk app
+    while an applicant's session is under way."""
     try:
-        return Kiosk.start(ctx.obj["config"], ctx.obj["data_dir"])
+        return Kiosk.start(ctx.obj["config"], ctx.obj["data_dir"], runs_sessions=runs_sessions)
     except ConfigError as error:
         _fail(f"the kiosk will not start on an invalid config.\n{error}")
 
@@ -620,7 +623,7 @@ def apply_cmd(ctx, card_source, face_source, form_path, consent, decline_offer, 
         card = open_source(card_source)
     except SourceUnavailable as unavailable:
         _fail(f"{card_source}: {unavailable.code}: {unavailable.message}")
-    kiosk = _start(ctx)
+    kiosk = _start(ctx, runs_sessions=True)
     liveness = CameraLivenessEngine(lambda: open_source(face_source), kiosk.config.liveness, seed=challenge_seed)
     answers = GivenAnswers(form, consented=consent, accept_offer=not decline_offer)
     session = ApplicantSession(kiosk, IdCardCapture(card, date.today()), liveness)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+import time
 
 import pytest
 
@@ -118,3 +120,24 @@ def test_sqlite_error_other_than_full_is_not_hidden(tmp_path):
     vault = Vault(tmp_path)
     with pytest.raises(sqlite3.OperationalError), vault.transaction() as db:
         db.execute("SELECT * FROM no_such_table")
+
+
+def test_a_write_waits_for_another_connections_writer_and_a_lock_held_too_long_is_a_vault_error(
+    tmp_path, monkeypatch
+):
+    from terminal_app.core import vault as vault_module
+
+    monkeypatch.setattr(vault_module, "BUSY_TIMEOUT_S", 1.0)
+    vault = Vault(tmp_path)
+    vault.save_draft("s1", "consent", {"a": 1})
+    other = sqlite3.connect(tmp_path / "vault.sqlite", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the sync loop's connection, mid-write
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    started = time.monotonic()
+    vault.save_draft("s1", "id_capture", {"a": 2})  # read-then-write: waits instead of 'database is locked'
+    assert time.monotonic() - started >= 0.25 and vault.load_draft("s1") == ("id_capture", {"a": 2})
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(VaultError, match="locked by another writer"):
+        vault.save_draft("s1", "liveness", {"a": 3})
+    other.execute("ROLLBACK")
+    assert vault.load_draft("s1") == ("id_capture", {"a": 2})  # nothing half-written

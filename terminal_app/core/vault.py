@@ -16,6 +16,7 @@ from terminal_app.core.data_key import DataCipher, load_or_create_data_key
 
 VAULT_FILE = "vault.sqlite"
 KEY_FILE = "data.key"
+BUSY_TIMEOUT_S = 10.0  # another connection's write transaction is waited for this long
 
 
 class VaultError(Exception):
@@ -118,6 +119,16 @@ def _json_bytes(payload: dict) -> bytes:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _vault_error(exc: sqlite3.OperationalError) -> VaultError | None:
+    """What a failed write means for the kiosk, if it is a condition it reports (None: a bug)."""
+    text = str(exc).lower()
+    if "full" in text:
+        return VaultError(f"the terminal's disk is full; nothing was changed ({exc})")
+    if "locked" in text or "busy" in text:
+        return VaultError(f"the vault stayed locked by another writer for {BUSY_TIMEOUT_S:.0f} s; nothing was changed")
+    return None
+
+
 class Vault:
     """Open (creating on first run) the vault in `data_dir`."""
 
@@ -129,7 +140,7 @@ class Vault:
         self._clock = clock
         path = self.data_dir / VAULT_FILE
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=10)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
             self.db = sqlite_utils.Database(conn)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
@@ -160,14 +171,29 @@ class Vault:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
-        """One atomic state change; a full disk surfaces as VaultError, with nothing half-written."""
+        """One atomic state change. It takes the write lock first (BEGIN IMMEDIATE): another
+        connection's writer (the sync loop, the kiosk app) is waited for up to `BUSY_TIMEOUT_S`,
+        where a deferred transaction that read first would fail at its first write. A full disk
+        or a lock held past the timeout surfaces as VaultError, with nothing half-written. Nested,
+        it is a savepoint of the transaction around it."""
+        conn = self.db.conn
         try:
-            with self.db.atomic() as db:
-                yield db
+            if conn.in_transaction:
+                with self.db.atomic() as db:
+                    yield db
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
         except sqlite3.OperationalError as exc:
-            if "full" in str(exc).lower():
-                raise VaultError(f"the terminal's disk is full; nothing was changed ({exc})") from exc
-            raise
+            if (error := _vault_error(exc)) is None:
+                raise
+            raise error from exc
 
     def integrity_problems(self) -> list[str]:
         rows = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
