@@ -44,10 +44,10 @@ from terminal_app.core.events import CameraFrame, Instruction, Progress
 from terminal_app.core.reasons import Reason, ReasonError
 from terminal_app.core.steps import IdCardFields, IdSource
 
-TURN_OVER = Reason("turn_over", "请翻到证件另一面", "turn the card over")
-NOT_READ = Reason("card_not_read", "未能读取证件，请重新放好", "the card could not be read: place it again")
-NO_CARD_SEEN = Reason("no_card_seen", "未看到身份证", "no ID card was seen")
-PLACE_AGAIN = Reason("place_again", "请将证件拿开，再重新放好", "take the card away and place it again")
+TURN_OVER = Reason("turn_over")
+NOT_READ = Reason("card_not_read")
+NO_CARD_SEEN = Reason("no_card_seen")
+PLACE_AGAIN = Reason("place_again")
 SOFT = (GLARE, BLURRED, TILTED)  # a frame with only this wrong may still read: tried when nothing better comes
 CHANGE = (NO_CARD, MOVING, NOT_INSIDE, TOO_FAR)  # the card was moved (turned over, say)
 OTHER_SIDE = 0.5  # `look_alike` below this, two frames in a row: the card was turned over
@@ -418,5 +418,5 @@ class IdCardCapture:
             # "ethnicity_not_read"; the number's, the card's and "sex_mismatch"-like codes say which already
             specific = error.field in ("id_number", "side", "card") or error.code.startswith(error.field)
             code = error.code if specific else f"{error.field}_{error.code}"
-            raise ReasonError(Reason(code, NOT_READ.zh, f"{NOT_READ.en} ({error.message})"))
+            raise ReasonError(Reason(code, key="card_not_read_because", detail=error.message))
         raise ReasonError(side.problem or NOT_READ)

@@ -36,16 +36,16 @@ class QualityThresholds:
     second_card_share: float = 0.5  # another outline at least this big beside the card: two cards
 
 
-NO_CARD = Reason("no_card", "请将身份证放到摄像头下", "hold your ID card up to the camera")
-TWO_CARDS = Reason("two_cards", "请只放一张证件", "show one card only")
-NOT_INSIDE = Reason("not_inside", "请将整张证件移入画面", "move the whole card into the picture")
-TOO_FAR = Reason("too_far", "请将证件靠近一些", "move the card closer")
-TOO_DARK = Reason("too_dark", "光线太暗，请到亮处", "too dark: move to the light")
-PHOTOCOPY = Reason("photocopy", "请出示身份证原件，不接受复印件", "show the original card, not a copy")
-TILTED = Reason("tilted", "请将证件正对摄像头放平", "hold the card flat, facing the camera")
-MOVING = Reason("moving", "请保持不动", "hold still")
-BLURRED = Reason("blurred", "画面模糊，请保持不动", "the picture is blurred: hold still")
-GLARE = Reason("glare", "有反光，请稍微倾斜证件", "glare: tilt the card a little")
+NO_CARD = Reason("no_card")
+TWO_CARDS = Reason("two_cards")
+NOT_INSIDE = Reason("not_inside")
+TOO_FAR = Reason("too_far")
+TOO_DARK = Reason("too_dark")
+PHOTOCOPY = Reason("photocopy")
+TILTED = Reason("tilted")
+MOVING = Reason("moving")
+BLURRED = Reason("blurred")
+GLARE = Reason("glare")
 
 
 @dataclass(frozen=True)

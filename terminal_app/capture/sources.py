@@ -23,10 +23,10 @@ from terminal_app.core.reasons import Reason
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 FOLDER_FPS = 15.0  # a folder of frames is played at this rate (for the frames' times)
 
-STREAMING = Reason("streaming", "摄像头正常", "camera working")
-CAMERA_MISSING = Reason("camera_missing", "未找到摄像头，请联系工作人员", "no camera found: please call the agent")
-CAMERA_LOST = Reason("camera_lost", "摄像头连接中断，正在重新连接", "the camera was disconnected: reconnecting")
-ENDED = Reason("ended", "画面已结束", "no more frames")
+STREAMING = Reason("streaming")
+CAMERA_MISSING = Reason("camera_missing")
+CAMERA_LOST = Reason("camera_lost")
+ENDED = Reason("ended")
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ class AgentSession:
 
 def _check_pin_format(pin: str) -> None:
     if not pin.isdigit() or len(pin) not in PIN_LENGTHS:
-        raise LoginError(Reason("pin_format", "PIN码应为6至8位数字", "A PIN is 6 to 8 digits"))
+        raise LoginError(Reason("pin_format"))
 
 
 def hash_pin(pin: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
@@ -85,7 +85,7 @@ class LoginError(ReasonError):
     pass
 
 
-WRONG_CREDENTIALS = Reason("wrong_credentials", "工号或PIN码错误", "Wrong agent id or PIN")
+WRONG_CREDENTIALS = Reason("wrong_credentials")
 
 
 class AgentDirectory:
@@ -146,11 +146,7 @@ class AgentDirectory:
         if locked_until > now:
             minutes = max(1, round((locked_until - now) / 60))
             self._audit.append("login_refused_locked", actor="kiosk")
-            raise LoginError(
-                Reason(
-                    "locked", f"错误次数过多，请{minutes}分钟后再试", f"Too many wrong PINs; try again in {minutes} min"
-                )
-            )
+            raise LoginError(Reason("locked", minutes=minutes))
         _check_pin_format(pin)
         agent = self.get(agent_id)
         good = verify_pin(pin, agent.pin_hash if agent else _DUMMY_HASH)
@@ -161,7 +157,7 @@ class AgentDirectory:
             return AgentSession(agent.agent_id, agent.role, agent.county, now, now + self.policy.session_minutes * 60)
         if agent is not None and good and not agent.active:
             self._audit.append("login_refused_inactive", actor=actor)
-            raise LoginError(Reason("inactive", "该工号已停用", "This agent id has been deactivated"))
+            raise LoginError(Reason("inactive"))
         failures += 1
         locked = failures >= self.policy.lockout_after
         with self._vault.transaction() as db:
@@ -175,18 +171,9 @@ class AgentDirectory:
             )
             self._audit.append("login_failed", actor=actor, locked=locked)
         if locked:
-            minutes = self.policy.lockout_minutes
-            raise LoginError(
-                Reason("locked", f"错误次数过多，已锁定{minutes}分钟", f"Too many wrong PINs; locked for {minutes} min")
-            )
+            raise LoginError(Reason("locked", minutes=self.policy.lockout_minutes))
         left = self.policy.lockout_after - failures
-        raise LoginError(
-            Reason(
-                WRONG_CREDENTIALS.code,
-                f"{WRONG_CREDENTIALS.zh}，还可尝试{left}次",
-                f"{WRONG_CREDENTIALS.en}; {left} attempts left",
-            )
-        )
+        raise LoginError(Reason(WRONG_CREDENTIALS.code, key="wrong_credentials_left", left=left))
 
 
 def _actor(agent_id: str, key: bytes) -> str:

@@ -17,11 +17,11 @@ class Outcome(StrEnum):
     DECLINE = "decline"
 
 
-FRAUD_HIGH = Reason("fraud_high", "身份核验风险过高", "The identity checks show a high fraud risk")
-FRAUD_ELEVATED = Reason("fraud_elevated", "需要人工复核身份信息", "The identity checks need a manual review")
-CREDIT_LOW = Reason("credit_low", "信用评分未达到要求", "The credit score is below the minimum")
-CREDIT_BORDERLINE = Reason("credit_borderline", "信用评分需要人工复核", "The credit score needs a manual review")
-NO_BAND = Reason("no_band", "无可用额度档位", "No offer band fits the score")
+FRAUD_HIGH = Reason("fraud_high")
+FRAUD_ELEVATED = Reason("fraud_elevated")
+CREDIT_LOW = Reason("credit_low")
+CREDIT_BORDERLINE = Reason("credit_borderline")
+NO_BAND = Reason("no_band")
 
 
 @dataclass(frozen=True)

@@ -254,17 +254,9 @@ class ApplicationFlow:
     def _expect(self, step: Step) -> None:
         self.tick()
         if self.step in ENDED:
-            raise FlowEnded(
-                Reason(
-                    f"ended_{self.end_reason}",
-                    "本次申请已结束，请重新开始",
-                    f"This application has ended ({self.end_reason}); please start again",
-                )
-            )
+            raise FlowEnded(Reason(f"ended_{self.end_reason}", key="flow_ended", end_reason=self.end_reason))
         if self.step is not step:
-            raise WrongStep(
-                Reason("wrong_step", "操作与当前步骤不符", f"Expected the {self.step} step, got input for {step}")
-            )
+            raise WrongStep(Reason("wrong_step", expected=self.step, given=step))
         self._last_activity = self._clock()
 
     def _enter(self, step: Step) -> None:
@@ -320,11 +312,7 @@ class ApplicationFlow:
             missing = "biometrics" if consent.id_data else "id_data"
             self.draft.consent = None
             raise self._reject(
-                Reason(
-                    "consent_refused",
-                    "未同意身份信息和人脸信息的处理，无法在本机申请",
-                    f"Without consent to {missing} processing the kiosk cannot take an application",
-                ),
+                Reason("consent_refused", missing=missing),
                 end=EndReason.CONSENT_REFUSED,
             )
         self.draft.consent = consent
@@ -336,9 +324,7 @@ class ApplicationFlow:
         self._expect(Step.ID_CAPTURE)
         if card.source is IdSource.AGENT_ENTRY and self._agent is None:
             raise self._reject(
-                Reason(
-                    "agent_required", "手工录入须由工作人员登录后操作", "Typing in card data needs a logged-in agent"
-                )
+                Reason("agent_required")
             )
         self.draft.id_attempts += 1
         identity = self.config.identity
@@ -380,9 +366,9 @@ class ApplicationFlow:
         if not (result.passed and result.face_match_passed):
             used_up = self.draft.liveness_attempts >= self.config.identity.max_liveness_attempts
             reason = (
-                Reason("liveness_failed", "活体检测未通过", f"The liveness check failed: {result.reason}")
+                Reason("liveness_failed", detail=result.reason)
                 if not result.passed
-                else Reason("face_mismatch", "人脸与身份证照片不符", "The face does not match the ID card photo")
+                else Reason("face_mismatch")
             )
             raise self._reject(reason, end=EndReason.LIVENESS_FAILED if used_up else None)
         self.draft.liveness = result
@@ -425,7 +411,7 @@ class ApplicationFlow:
         self._expect(Step.SCORING)
         for name in ("fraud_score", "credit_score"):
             if not 0 <= getattr(scores, name) <= 1000:
-                raise self._reject(Reason("score_range", "评分超出范围", f"{name} must be within 0..1000"))
+                raise self._reject(Reason("score_range", name=name))
         form = self.draft.form
         assert form is not None  # the flow reached SCORING through FORM
         decision, offer = decide_with_offer(scores, self.config.risk, self.config.catalogue, form)
@@ -445,9 +431,7 @@ class ApplicationFlow:
         decision = Decision(
             Outcome.REFER,
             (
-                Reason(
-                    "not_scored", "本机无法自动评分，已转人工审核", f"Could not be scored here ({problem}); referred"
-                ),
+                Reason("not_scored", problem=problem),
             ),
         )
         self.draft.decision = decision

@@ -27,4 +27,4 @@ def check_form(catalogue: Catalogue, answers: FormAnswers) -> None:
         raise FormProblem(refused.reason, _FIELD_OF_CODE.get(refused.reason.code, "amount")) from None
     phone = answers.phone
     if not (phone.isascii() and phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
-        raise FormProblem(Reason("phone_format", "请输入11位手机号码", "Enter an 11-digit mobile number"), "phone")
+        raise FormProblem(Reason("phone_format"), "phone")

@@ -67,7 +67,7 @@ class IdNumberCheck:
         }
 
 
-OK = Reason("ok", "身份证号码有效", "The ID number is valid")
+OK = Reason("ok")
 
 
 def _invalid(number: str, reason: Reason) -> IdNumberCheck:
@@ -78,65 +78,45 @@ def validate_id_number(raw: str, *, today: date, min_age: int = 18, max_age: int
     """Validate an 18-character ID number and the applicant's age on `today`."""
     number = normalise(raw)
     if not number:
-        return _invalid(number, Reason("empty", "请输入身份证号码", "Enter the ID number"))
+        return _invalid(number, Reason("empty"))
     if len(number) != 18:
         return _invalid(
             number,
-            Reason(
-                "length",
-                f"身份证号码应为18位，现在是{len(number)}位",
-                f"An ID number has 18 characters; this one has {len(number)}",
-            ),
+            Reason("length", length=len(number)),
         )
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         return _invalid(
             number,
-            Reason(
-                "characters",
-                "身份证号码前17位只能是数字，最后一位是数字或X",
-                "The first 17 characters must be digits, the last a digit or X",
-            ),
+            Reason("characters"),
         )
     expected = check_character(number[:17])
     if number[17] != expected:
         return _invalid(
             number,
-            Reason(
-                "check_character",
-                "身份证号码校验位不符，请核对每一位数字",
-                "The check character does not match: one of the digits is wrong",
-            ),
+            Reason("check_character"),
         )
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return _invalid(
             number,
-            Reason(
-                "birth_date_invalid",
-                "身份证号码中的出生日期不存在",
-                "The birth date in the ID number is not a real date",
-            ),
+            Reason("birth_date_invalid"),
         )
     if birth > today:
         return _invalid(
             number,
-            Reason("birth_date_future", "出生日期晚于今天", "The birth date is in the future"),
+            Reason("birth_date_future"),
         )
     if birth < EARLIEST_BIRTH:
         return _invalid(
             number,
-            Reason("birth_date_too_early", "出生日期早于1900年", "The birth date is before 1900"),
+            Reason("birth_date_too_early"),
         )
     region = lookup_region(number[:6])
     if region is None:
         return _invalid(
             number,
-            Reason(
-                "region_unknown",
-                "身份证号码前6位不是有效的行政区划代码",
-                "The first six digits are not an administrative division code",
-            ),
+            Reason("region_unknown"),
         )
     sex = "M" if int(number[16]) % 2 else "F"
     age = age_on(birth, today)
@@ -145,24 +125,20 @@ def validate_id_number(raw: str, *, today: date, min_age: int = 18, max_age: int
         return IdNumberCheck(
             number,
             False,
-            Reason("age_too_low", f"申请人须年满{min_age}周岁", f"Applicants must be at least {min_age}"),
+            Reason("age_too_low", min_age=min_age),
             **derived,
         )
     if age > max_age:
         return IdNumberCheck(
             number,
             False,
-            Reason("age_too_high", f"申请人年龄不能超过{max_age}周岁", f"Applicants must be {max_age} or younger"),
+            Reason("age_too_high", max_age=max_age),
             **derived,
         )
     warnings: tuple[Reason, ...] = ()
     if not region.current:
         warnings = (
-            Reason(
-                "region_historical",
-                f"行政区划代码已于{region.abolished_year}年撤销（旧证仍有效）",
-                f"The division code was abolished in {region.abolished_year} (old cards stay valid)",
-            ),
+            Reason("region_historical", year=region.abolished_year),
         )
     return IdNumberCheck(number, True, OK, warnings=warnings, **derived)
 
@@ -172,14 +148,10 @@ def printed_field_mismatches(check: IdNumberCheck, *, birth_date: date | None, s
     problems: list[Reason] = []
     if birth_date is not None and check.birth_date is not None and birth_date != check.birth_date:
         problems.append(
-            Reason(
-                "birth_date_mismatch",
-                "卡面出生日期与身份证号码不一致",
-                "The printed birth date does not match the ID number",
-            )
+            Reason("birth_date_mismatch")
         )
     if sex is not None and check.sex is not None and sex != check.sex:
         problems.append(
-            Reason("sex_mismatch", "卡面性别与身份证号码不一致", "The printed sex does not match the ID number")
+            Reason("sex_mismatch")
         )
     return problems

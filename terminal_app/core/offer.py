@@ -164,13 +164,13 @@ def check_request(catalogue: Catalogue, *, amount: Decimal, term_months: int, pu
     """Refuse a request the product never allows (before any score is known)."""
     if catalogue.purpose(purpose) is None:
         raise OfferRefused(
-            Reason("purpose_unknown", "不支持该借款用途", f"Unknown loan purpose {purpose!r}"),
+            Reason("purpose_unknown", purpose=repr(purpose)),
             {"purposes": [p.code for p in catalogue.purposes]},
         )
     if term_months not in catalogue.terms:
         terms = "/".join(str(t) for t in catalogue.terms)
         raise OfferRefused(
-            Reason("term_not_offered", f"分期期数只能是{terms}期", f"The term must be {terms} months"),
+            Reason("term_not_offered", terms=terms),
             {"terms": list(catalogue.terms)},
         )
     _check_amount(catalogue, amount, catalogue.max_line, "line")
@@ -180,20 +180,12 @@ def _check_amount(catalogue: Catalogue, amount: Decimal, limit: int, what: str) 
     allowed = {"min": catalogue.min_line, "max": limit, "step": catalogue.amount_step}
     if amount < catalogue.min_line or amount > limit:
         raise OfferRefused(
-            Reason(
-                f"amount_outside_{what}",
-                f"借款金额须在{catalogue.min_line}至{limit}元之间",
-                f"The amount must be between {catalogue.min_line} and {limit} CNY",
-            ),
+            Reason(f"amount_outside_{what}", key="amount_outside", low=catalogue.min_line, high=limit),
             allowed,
         )
     if amount % catalogue.amount_step:
         raise OfferRefused(
-            Reason(
-                "amount_step",
-                f"借款金额须为{catalogue.amount_step}元的整数倍",
-                f"The amount must be a multiple of {catalogue.amount_step} CNY",
-            ),
+            Reason("amount_step", step=catalogue.amount_step),
             allowed,
         )
 
@@ -205,7 +197,7 @@ def make_offer(catalogue: Catalogue, *, credit_score: int, amount: Decimal, term
     band = band_for_score(catalogue, credit_score)
     if band is None:
         raise OfferRefused(
-            Reason("no_band", "信用评分未达到最低档位", "The credit score is below every offer band"),
+            Reason("no_band"),
             {"min_score": catalogue.bands[-1].min_score},
         )
     green = catalogue.purpose(purpose).green  # type: ignore[union-attr]  # checked above

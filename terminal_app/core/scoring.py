@@ -82,7 +82,7 @@ def parse_request(data: object) -> ScoringRequest:
 
 
 def _reason(text: ReasonText) -> Reason:
-    return Reason(text.code, text.zh, text.en)
+    return Reason(text.code, texts={"zh": text.zh, "en": text.en})  # the words the signed model card gives
 
 
 def model_inputs(form: FormAnswers, birth_date: date, today: date) -> dict[str, object]:

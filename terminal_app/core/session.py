@@ -163,7 +163,7 @@ class ApplicantSession:
         return (time.perf_counter() - started) * 1000
 
     def _unavailable(self, problem: CaptureUnavailable) -> tuple[bool, str]:
-        reason = Reason(CAMERA_UNAVAILABLE, "摄像头无法使用，请联系工作人员", f"The camera cannot be used: {problem}")
+        reason = Reason("camera_unavailable", detail=problem)
         self.flow.device_failed(reason)
         return False, CAMERA_UNAVAILABLE
 

@@ -23,7 +23,7 @@ import numpy as np
 from terminal_app.core.reasons import Reason
 from terminal_app.liveness.faces import Face
 
-SPOOF = Reason("spoof_suspected", "检测到非真人（照片、屏幕或翻拍）", "a photo, a screen or a replay was detected")
+SPOOF = Reason("spoof_suspected")
 
 
 def _ramp(value: float, low: float, high: float) -> float:

@@ -43,22 +43,22 @@ class ChallengeThresholds:
     max_jump: float = 0.5  # the face centre moving more than this many face widths in one frame: a swap
 
 
-SEVERAL_FACES = Reason("several_faces", "画面中只能有一个人", "only one person may be in the picture")
-FACE_LOST = Reason("face_lost", "人脸离开了画面", "the face left the picture")
-FACE_SWAPPED = Reason("face_swapped", "检测到换人", "a different face appeared")
-TIMEOUT = Reason("challenge_timeout", "未在规定时间内完成动作", "the action was not done in time")
-NO_FACE = Reason("no_face", "请正对摄像头", "face the camera")
-TOO_SMALL = Reason("face_too_small", "请靠近一些", "come closer")
-CUT_OFF = Reason("face_cut_off", "请把整张脸移到画面里", "move your whole face into the picture")
-NOT_STARTED = Reason("no_frames", "没有可用的画面", "no usable frames")
-LOOK_STRAIGHT = Reason("look_straight", "请正对摄像头，保持不动", "look straight at the camera and hold still")
+SEVERAL_FACES = Reason("several_faces")
+FACE_LOST = Reason("face_lost")
+FACE_SWAPPED = Reason("face_swapped")
+TIMEOUT = Reason("challenge_timeout")
+NO_FACE = Reason("no_face")
+TOO_SMALL = Reason("face_too_small")
+CUT_OFF = Reason("face_cut_off")
+NOT_STARTED = Reason("no_frames")
+LOOK_STRAIGHT = Reason("look_straight")
 
 PROMPTS = {
-    Kind.BLINK: Reason("blink", "请眨眨眼", "blink"),
-    Kind.TURN_LEFT: Reason("turn_left", "请向左转头", "turn your head to your left"),
-    Kind.TURN_RIGHT: Reason("turn_right", "请向右转头", "turn your head to your right"),
-    Kind.OPEN_MOUTH: Reason("open_mouth", "请张嘴", "open your mouth"),
-    Kind.NOD: Reason("nod", "请点头", "nod"),
+    Kind.BLINK: Reason("blink"),
+    Kind.TURN_LEFT: Reason("turn_left"),
+    Kind.TURN_RIGHT: Reason("turn_right"),
+    Kind.OPEN_MOUTH: Reason("open_mouth"),
+    Kind.NOD: Reason("nod"),
 }
 
 

@@ -35,7 +35,7 @@ from terminal_app.liveness.challenges import (
 )
 from terminal_app.liveness.faces import FaceModels, face_models
 
-TOO_DARK = Reason("too_dark", "光线太暗，请到亮处", "too dark: move into the light")
+TOO_DARK = Reason("too_dark")
 DARK_LEVEL = 35  # mean grey level of a frame below which no face can be judged
 MATCH_FRAMES = 3  # live descriptors taken from the still frontal frames at the start
 MAX_FRAMES = 15 * 60  # a source that never ends (a camera) is given at most a minute

@@ -21,9 +21,9 @@ from terminal_app.liveness.faces import FaceModels, face_models
 
 MIN_PORTRAIT_FACE = 60  # pixels: a smaller face on the card photo is too coarse to compare
 
-NO_PORTRAIT_FACE = Reason("portrait_no_face", "身份证照片中未找到人脸", "no face was found on the ID card photo")
-NO_LIVE_FACE = Reason("no_live_face", "未拍到清晰的正脸", "no clear frontal face was captured")
-MISMATCH = Reason("face_mismatch", "本人与身份证照片不符", "the face does not match the ID card photo")
+NO_PORTRAIT_FACE = Reason("portrait_no_face")
+NO_LIVE_FACE = Reason("no_live_face")
+MISMATCH = Reason("face_mismatch")
 
 
 class PortraitUnusable(ValueError):
