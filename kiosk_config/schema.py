@@ -67,6 +67,22 @@ class Central(_Strict):
     )
 
 
+def _camera_device(value: int | str) -> int | str:
+    if isinstance(value, str) and not value.startswith("/dev/"):
+        raise ValueError("a camera is an OpenCV index (0, 1, ...) or a device path under /dev/")
+    return value
+
+
+class Camera(_Strict):
+    """The terminal's own camera (local hardware: a central config update never sets it)."""
+
+    device: Annotated[int | str, AfterValidator(_camera_device)] = Field(default=0)
+    width: int = Field(default=1280, ge=320, le=3840)
+    height: int = Field(default=720, ge=240, le=2160)
+    fps: int = Field(default=15, ge=5, le=60, description="the frame rate asked of the camera")
+    frame_timeout_s: float = Field(default=30.0, ge=2.0, le=300.0, description="no frame this long: unavailable")
+
+
 class Identity(_Strict):
     min_age: int = Field(default=18, ge=18, le=70)
     max_age: int = Field(default=60, ge=18, le=80)
@@ -186,6 +202,7 @@ class KioskConfig(_Strict):
     schema_version: Literal[1] = 1
     terminal: Terminal
     central: Central
+    camera: Camera = Camera()
     identity: Identity = Identity()
     liveness: Liveness = Liveness()
     catalogue: Catalogue

@@ -364,7 +364,7 @@ def audit_verify(ctx: click.Context) -> None:
     """Check the whole chain; exit 2 and list every problem if any record was edited or removed."""
     kiosk = _start(ctx)
     problems = kiosk.audit.verify()
-    count = kiosk.vault.db["audit"].count
+    count = kiosk.audit.count()
     if problems:
         click.echo(f"audit log BROKEN ({len(problems)} problems in {count} records):", err=True)
         for problem in problems:
@@ -465,21 +465,17 @@ def score_cmd(ctx: click.Context, path: Path, as_json: bool) -> None:
     """Score one application (JSON: id_number, form, liveness, ...) with the model in force:
     fraud and credit scores, decision, reasons, offer. Exit 2 naming the field if the input is
     malformed or out of range; nothing is scored then. A what-if: not counted for velocity."""
-    from terminal_app.core.decision import decide_with_offer
-    from terminal_app.core.scoring import ScoringRefused, parse_request
+    from terminal_app.core.scoring import ScoringRefused
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         _fail(f"{path}: not UTF-8 JSON ({error})")
-    kiosk = _start(ctx)
     try:
-        request = parse_request(data)
-        result = kiosk.scorer.score(request, record=False)
+        what_if = _start(ctx).score_what_if(data)
     except ScoringRefused as refused:
         _fail(f"{path}: not scored:\n" + "\n".join(f"  {p}" for p in refused.problems))
-    decision, offer = decide_with_offer(result, kiosk.config.risk, kiosk.config.catalogue, request.form)
-    kiosk.audit.append("scored_what_if", model=result.model_version, outcome=str(decision.outcome))
+    result, decision, offer = what_if.result, what_if.decision, what_if.offer
     out = {
         "fraud_score": result.fraud_score,
         "credit_score": result.credit_score,
@@ -604,16 +600,12 @@ def apply_cmd(ctx, card_source, face_source, form_path, consent, decline_offer, 
     liveness check on --face, the form from FORM (the fields of the kiosk form), scoring, offer;
     the application is sealed into the outbox for `kiosk sync`. Exit 0 submitted, 4 stopped
     (with the step and reason), 2 a malformed form or source."""
-    from datetime import date
-
     from pydantic import TypeAdapter, ValidationError
 
     from kiosk_config.loader import field_problems
-    from terminal_app.capture.card_capture import IdCardCapture
     from terminal_app.capture.sources import SourceUnavailable, open_source
-    from terminal_app.core.session import ApplicantSession, GivenAnswers
+    from terminal_app.core.session import GivenAnswers
     from terminal_app.core.steps import FormAnswers
-    from terminal_app.liveness.engine import CameraLivenessEngine
 
     try:
         form = TypeAdapter(FormAnswers).validate_json(form_path.read_bytes())
@@ -624,9 +616,9 @@ def apply_cmd(ctx, card_source, face_source, form_path, consent, decline_offer, 
     except SourceUnavailable as unavailable:
         _fail(f"{card_source}: {unavailable.code}: {unavailable.message}")
     kiosk = _start(ctx, runs_sessions=True)
-    liveness = CameraLivenessEngine(lambda: open_source(face_source), kiosk.config.liveness, seed=challenge_seed)
+    liveness = kiosk.liveness_engine(lambda: open_source(face_source), seed=challenge_seed)
     answers = GivenAnswers(form, consented=consent, accept_offer=not decline_offer)
-    session = ApplicantSession(kiosk, IdCardCapture(card, date.today()), liveness)
+    session = kiosk.new_session(kiosk.capture_engine(card), liveness)
     try:
         outcome = session.run(answers)
     finally:

@@ -121,6 +121,8 @@ def test_unreadable_files_are_named(tmp_path, content, message):
         ("catalogue", "base_annual_rate", "0.30", "catalogue.base_annual_rate"),
         ("identity", "min_age", 16, "identity.min_age"),
         ("central", "signing_public_keys", [], "central.signing_public_keys"),
+        ("camera", "device", "video0", "camera.device"),  # an index or a path under /dev/
+        ("camera", "fps", 0, "camera.fps"),
     ],
 )
 def test_single_bad_field_is_reported_by_name(tmp_path, section, key, value, field):
@@ -141,3 +143,21 @@ def test_kiosk_refuses_to_start_on_invalid_config(tmp_path):
     result = kiosk_cli("--config", str(path), "--data-dir", str(tmp_path / "d2"), "status")
     assert result.returncode == 2
     assert "will not start" in result.stderr and "terminal.county" in result.stderr
+
+
+def test_the_camera_is_the_terminals_own_and_no_central_update_sets_it(tmp_path):
+    from kiosk_config.updates import CONFIG_FILE, ConfigOverlay, ContentError, read_config_overlay
+
+    config = load_config()
+    assert (config.camera.device, config.camera.width, config.camera.height, config.camera.fps) == (0, 1280, 720, 15)
+    assert "camera" not in ConfigOverlay.model_fields
+    with pytest.raises(ContentError):
+        read_config_overlay({CONFIG_FILE: b"[camera]\ndevice = 1\n"})
+    kiosk = Kiosk.start(None, tmp_path / "data")
+    try:
+        camera = kiosk.open_camera()  # device 0: none on this machine, so it says so and keeps retrying
+        assert camera.size == (1280, 720) and camera.fps == 15
+        assert camera.read() is None and camera.status.code == "camera_missing"
+        camera.close()
+    finally:
+        kiosk.close()

@@ -97,6 +97,22 @@ def test_the_terminal_does_not_import_the_central_service():
     assert wrong == []
 
 
+def test_only_the_kiosk_command_layer_wires_the_engines_and_a_session():
+    """The CLI, the demo and the screens call Kiosk (capture_engine, liveness_engine, new_session)
+    instead of building the engines themselves."""
+    builders = {"IdCardCapture", "CameraLivenessEngine", "ApplicantSession"}
+    defining = {"terminal_app.core.kiosk", "terminal_app.capture.card_capture", "terminal_app.liveness.engine",
+                "terminal_app.core.session"}  # fmt: skip
+    built = []
+    for path in (ROOT / "terminal_app").rglob("*.py"):
+        if module_name(path) in defining:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in builders:
+                built.append(f"{module_name(path)}:{node.lineno} builds {node.func.id}")
+    assert built == []
+
+
 def test_the_core_imports_no_ui_toolkit_and_no_production_module_imports_a_fixture():
     modules = project_modules()
     ui = sorted(m for m, imported in modules.items() if m.startswith("terminal_app.core")

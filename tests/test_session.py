@@ -39,7 +39,7 @@ def first(applicants: list[DemoApplicant], scenario: str) -> DemoApplicant:
 
 
 def session_for(kiosk, applicant: DemoApplicant) -> tuple[ApplicantSession, HeldUpCard]:
-    card = HeldUpCard(applicant, TODAY)
+    card = HeldUpCard(kiosk, applicant, TODAY)
     card.present(1)
     frames = applicant.liveness_frames(kiosk.config.liveness.challenges)
     liveness = CameraLivenessEngine(
@@ -119,7 +119,7 @@ class Refusing:
 
 def test_the_session_can_be_driven_one_step_at_a_time_like_the_screens_do(kiosk, applicants):
     applicant = first(applicants, GENUINE)
-    card = HeldUpCard(applicant, TODAY)
+    card = HeldUpCard(kiosk, applicant, TODAY)
     card.present(1)
     liveness = Refusing("spoof_suspected")
     session = ApplicantSession(kiosk, card, liveness)

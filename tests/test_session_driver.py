@@ -87,7 +87,7 @@ def test_a_whole_application_driven_from_another_thread_with_cancels_mid_capture
 ):
     kiosk = threaded_kiosk
     assert not kiosk.core.on_it()  # this test's thread is not the core's
-    card = HeldUpCard(applicant, TODAY)
+    card = HeldUpCard(kiosk, applicant, TODAY)
     card.present(1)
     face_frames = applicant.liveness_frames(kiosk.config.liveness.challenges)
     liveness = CameraLivenessEngine(
@@ -142,7 +142,7 @@ def test_a_whole_application_driven_from_another_thread_with_cancels_mid_capture
 
 def test_cancel_during_a_camera_step_stops_it_and_wipes_the_draft(threaded_kiosk, applicant):
     kiosk = threaded_kiosk
-    card = HeldUpCard(applicant, TODAY)
+    card = HeldUpCard(kiosk, applicant, TODAY)
     card.present(1)
     seen = Seen()
     driver = SessionDriver.open(kiosk, card, CameraLivenessEngine(lambda: None, kiosk.config.liveness), listener=seen)
@@ -159,7 +159,7 @@ def test_cancel_during_a_camera_step_stops_it_and_wipes_the_draft(threaded_kiosk
 
 
 def test_a_camera_step_at_the_wrong_step_is_refused_at_once(threaded_kiosk, applicant):
-    card = HeldUpCard(applicant, TODAY)
+    card = HeldUpCard(threaded_kiosk, applicant, TODAY)
     card.present(1)
     liveness = CameraLivenessEngine(lambda: None, threaded_kiosk.config.liveness)
     driver = SessionDriver.open(threaded_kiosk, card, liveness)

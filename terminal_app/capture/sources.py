@@ -71,11 +71,13 @@ class CameraSource:
         *,
         width: int = 1280,
         height: int = 720,
+        fps: int = 15,
         retry_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.device = device
         self.size = (width, height)
+        self.fps = fps
         self.retry_s = retry_s
         self._clock = clock
         self._capture: cv2.VideoCapture | None = None
@@ -98,6 +100,7 @@ class CameraSource:
             return
         capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])
         capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
+        capture.set(cv2.CAP_PROP_FPS, self.fps)
         if self.status is CAMERA_LOST:
             self.reconnects += 1
         self._capture = capture

@@ -82,6 +82,9 @@ class AuditLog:
             db["audit_head"].upsert({"id": 1, "seq": seq, "mac": mac, "head_mac": self._head_mac(seq, mac)}, pk="id")
         return seq
 
+    def count(self) -> int:
+        return self._vault.db["audit"].count
+
     def records(self) -> list[dict]:
         return list(self._vault.db["audit"].rows_where(order_by="seq"))
 

@@ -1,5 +1,8 @@
-"""The kiosk as one object: config, vault, audit log and agent directory, started together.
-The CLI and the UI both start it here; an invalid config stops the start with the fields named.
+"""The kiosk as one object and its one command layer: config, vault, audit log, agents, outbox
+and updates started together, and every operation the CLI, the demo and the screens perform —
+the camera and the step engines wired from the config, a new session, a what-if score, status,
+enrolment, sync, USB bundles, updates. None of them wires an engine or reads a table itself. An
+invalid config stops the start with the fields named.
 Its state belongs to its core thread (core/core_thread.py): the thread that started it, or a
 dedicated one (`start_on_core_thread`)."""
 
@@ -9,8 +12,9 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk_config import KioskConfig, load_config
 from kiosk_config.updates import ConfigOverlay, Roster
@@ -21,14 +25,24 @@ from terminal_app.core.agents import Agent, AgentDirectory, AgentSession, Role
 from terminal_app.core.audit import AuditLog
 from terminal_app.core.blocklist import Blocklist
 from terminal_app.core.core_thread import CoreThread
-from terminal_app.core.decision import Decision
+from terminal_app.core.decision import Decision, decide_with_offer
+from terminal_app.core.engines import IdCaptureEngine, LivenessEngine
 from terminal_app.core.flow import ApplicationFlow, wipe_abandoned_drafts
+from terminal_app.core.offer import Offer
 from terminal_app.core.outbox import Outbox, Sealer
-from terminal_app.core.scoring import OnDeviceScorer, ScoringRefused
+from terminal_app.core.reasons import Reason
+from terminal_app.core.scoring import OnDeviceScorer, ScoringRefused, parse_request
+from terminal_app.core.steps import ScoreResult
 from terminal_app.core.sync_client import SyncClient, enroll
 from terminal_app.core.updates import Handler, UpdateStore
 from terminal_app.core.vault import Vault
 from terminal_app.core.velocity import VelocityLog
+
+if TYPE_CHECKING:  # the engines load their models when first used, not when a command starts
+    from terminal_app.capture.card_capture import IdCardCapture
+    from terminal_app.capture.sources import FrameSource
+    from terminal_app.core.session import ApplicantSession
+    from terminal_app.liveness.engine import CameraLivenessEngine
 
 DATA_DIR_ENV = "KIOSK_DATA_DIR"
 CONFIG_ENV = "KIOSK_CONFIG"
@@ -41,6 +55,15 @@ def default_data_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "county-terminal"
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A score asked for outside any session (`kiosk score`): not recorded for velocity."""
+
+    result: ScoreResult
+    decision: Decision
+    offer: Offer | None
 
 
 @dataclass
@@ -151,6 +174,59 @@ class Kiosk:
     def new_application(self, agent: AgentSession | None = None, **clocks) -> ApplicationFlow:
         return ApplicationFlow(self.config, self.vault, self.audit, self.outbox, agent=agent, core=self.core, **clocks)
 
+    # --- the engines and a new session ------------------------------------------------------
+
+    def open_camera(self) -> FrameSource:
+        """The terminal's camera as `[camera]` sets it (reconnecting if unplugged)."""
+        from terminal_app.capture.sources import CameraSource
+
+        camera = self.config.camera
+        return CameraSource(camera.device, width=camera.width, height=camera.height, fps=camera.fps)
+
+    def capture_engine(
+        self, source: FrameSource, *, on_instruction: Callable[[Reason], None] | None = None, today: date | None = None
+    ) -> IdCardCapture:
+        """The card capture over `source` (the camera, a video, a folder), with the OCR models."""
+        from terminal_app.capture.card_capture import IdCardCapture
+        from terminal_app.capture.ocr import ocr_engine
+
+        return IdCardCapture(
+            source,
+            today or date.today(),
+            ocr_engine(),
+            timeout_s=self.config.camera.frame_timeout_s,
+            on_instruction=on_instruction,
+        )
+
+    def liveness_engine(
+        self, open_frames: Callable[[], FrameSource], *, seed: int | None = None
+    ) -> CameraLivenessEngine:
+        """The liveness check over the frames `open_frames` gives for each check, with the
+        `[liveness]` thresholds; `seed` fixes the challenges (tests and the demo only)."""
+        from terminal_app.liveness.engine import CameraLivenessEngine
+
+        return CameraLivenessEngine(open_frames, self.config.liveness, seed=seed)
+
+    def new_session(
+        self, capture: IdCaptureEngine, liveness: LivenessEngine, *, agent: AgentSession | None = None
+    ) -> ApplicantSession:
+        """One applicant's session over these engines (on the core thread)."""
+        from terminal_app.core.session import ApplicantSession
+
+        return ApplicantSession(self, capture, liveness, agent=agent)
+
+    # --- scoring ------------------------------------------------------------------------------
+
+    def score_what_if(self, data: object) -> WhatIf:
+        """Score one application given as data (id_number, form, liveness, ...) with the model in
+        force, and decide on it, outside any session: not counted for velocity. Raises
+        ScoringRefused naming each field it cannot use."""
+        request = parse_request(data)
+        result = self.scorer.score(request, record=False)
+        decision, offer = decide_with_offer(result, self.config.risk, self.config.catalogue, request.form)
+        self.audit.append("scored_what_if", model=result.model_version, outcome=str(decision.outcome))
+        return WhatIf(result, decision, offer)
+
     def score(self, flow: ApplicationFlow, *, local_time: datetime | None = None) -> Decision:
         """Run the on-device scorer on the flow's draft and hand the result to the flow. An
         application the model in force cannot score is referred to a person, with the reason."""
@@ -167,7 +243,7 @@ class Kiosk:
             "schema_version": self.vault.schema_version,
             "drafts": len(self.vault.draft_ids()),
             "agents": len(self.agents.roster()),
-            "audit_records": self.vault.db["audit"].count,
+            "audit_records": self.audit.count(),
             "sync": self.outbox.status(),
             "updates": self.updates.status(),
             "model_version": self.model.model_version,

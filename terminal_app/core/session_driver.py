@@ -78,7 +78,7 @@ class SessionDriver:
         agent: AgentSession | None = None,
         listener: Listener | None = None,
     ) -> SessionDriver:
-        session = kiosk.core.call(ApplicantSession, kiosk, capture, liveness, agent=agent)
+        session = kiosk.core.call(kiosk.new_session, capture, liveness, agent=agent)
         if listener is not None:
             kiosk.core.call(session.subscribe, listener)
         return cls(session, kiosk.core)

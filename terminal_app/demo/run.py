@@ -31,7 +31,6 @@ from datetime import date
 from pathlib import Path
 
 from terminal_app.capture.card_capture import IdCardCapture, printed_fields
-from terminal_app.capture.ocr import ocr_engine
 from terminal_app.capture.sources import FOLDER_FPS, FrameListSource
 from terminal_app.capture.synthetic_photo import CardHolder
 from terminal_app.core.agents import Role, hash_pin
@@ -42,7 +41,6 @@ from terminal_app.core.session import ApplicantSession, GivenAnswers, SessionOut
 from terminal_app.core.steps import IdCardFields
 from terminal_app.demo.applicants import BLOCKLISTED, DemoApplicant, make_applicants
 from terminal_app.demo.central import LocalCentral
-from terminal_app.liveness.engine import CameraLivenessEngine
 
 AGENT_ID = "A-0001"
 STEPS = ("capture", "liveness", "form", "scoring", "offer", "seal")
@@ -197,8 +195,8 @@ class HeldUpCard:
     """The capture engine over the applicant's card held up to the camera: before each try the
     person holds it up again (a new presentation, made outside the step's time)."""
 
-    def __init__(self, applicant: DemoApplicant, today: date):
-        self.applicant, self.today = applicant, today
+    def __init__(self, kiosk: Kiosk, applicant: DemoApplicant, today: date):
+        self.kiosk, self.applicant, self.today = kiosk, applicant, today
         self._capture: IdCardCapture | None = None
         self._holder: CardHolder | None = None
         self._shown_before = 0  # frames the camera took in earlier presentations
@@ -207,7 +205,7 @@ class HeldUpCard:
         if self._holder is not None:
             self._shown_before += self._holder.frames_shown
         self._holder = self.applicant.card_holder(presentation)
-        self._capture = IdCardCapture(self._holder, self.today, ocr_engine(), on_instruction=self._holder.hear)
+        self._capture = self.kiosk.capture_engine(self._holder, on_instruction=self._holder.hear, today=self.today)
 
     @property
     def frames_shown(self) -> int:
@@ -275,13 +273,11 @@ class DemoRun:
     def _session(
         self, kiosk: Kiosk, applicant: DemoApplicant, agent
     ) -> tuple[ApplicantSession, GivenAnswers, HeldUpCard, int]:
-        card = HeldUpCard(applicant, self.today)
+        card = HeldUpCard(kiosk, applicant, self.today)
         card.present(1)
         face_frames = applicant.liveness_frames(kiosk.config.liveness.challenges)
-        liveness = CameraLivenessEngine(
-            lambda: FrameListSource(face_frames), kiosk.config.liveness, seed=applicant.challenge_seed
-        )
-        session = ApplicantSession(kiosk, card, liveness, agent=agent if applicant.assisted else None)
+        liveness = kiosk.liveness_engine(lambda: FrameListSource(face_frames), seed=applicant.challenge_seed)
+        session = kiosk.new_session(card, liveness, agent=agent if applicant.assisted else None)
         return session, GivenAnswers(applicant.form), card, len(face_frames)
 
     def _sync(self, kiosk: Kiosk, index: int) -> tuple[str, float]:
