@@ -25,11 +25,11 @@ from datetime import date
 import cv2
 import numpy as np
 
+from kiosk_demo.synthetic.card import CardFace, draw_back, draw_front, make_cards
+from kiosk_demo.synthetic.photo import CardHolder, held_card_frames
 from terminal_app.capture.card_capture import IdCardCapture, printed_fields
 from terminal_app.capture.card_finder import find_card, rectify
 from terminal_app.capture.quality import check_frame, judge_card
-from terminal_app.capture.synthetic_card import CardFace, draw_back, draw_front, make_cards
-from terminal_app.capture.synthetic_photo import CardHolder, held_card_frames
 from terminal_app.core.reasons import ReasonError
 
 TODAY = date(2026, 11, 25)

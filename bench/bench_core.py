@@ -18,10 +18,10 @@ from decimal import Decimal
 from timing import median_us
 
 from kiosk_config import load_config
+from kiosk_demo.synthetic.people import make_people
 from terminal_app.core.agents import hash_pin, verify_pin
 from terminal_app.core.id_number import validate_id_number
 from terminal_app.core.offer import make_offer
-from terminal_app.core.synthetic_people import make_people
 from terminal_app.core.vault import Vault
 
 

@@ -32,8 +32,8 @@ from pathlib import Path
 import cv2
 
 from kiosk_config import load_config
-from terminal_app.demo.applicants import GENUINE, make_applicants
-from terminal_app.demo.run import run_demo
+from kiosk_demo.applicants import GENUINE, make_applicants
+from kiosk_demo.run import run_demo
 
 INDUSTRY_S = 180.0  # "identity checks in under 3 minutes"
 STEPS = ("capture", "liveness", "scoring", "seal", "sync", "session")

@@ -22,10 +22,10 @@ import cv2
 import numpy as np
 
 from county_common.regions import lookup_region
+from kiosk_demo.synthetic.card import draw_back, draw_front, make_cards
+from kiosk_demo.synthetic.photo import LEVELS, photograph
 from terminal_app.capture.ocr import OcrLine, ocr_engine
 from terminal_app.capture.reader import read_card
-from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
-from terminal_app.capture.synthetic_photo import LEVELS, photograph
 
 TODAY = date(2026, 11, 25)
 

@@ -22,12 +22,12 @@ from datetime import datetime
 
 import numpy as np
 
+from kiosk_demo.synthetic.applications import make_form
+from kiosk_demo.synthetic.people import make_people
 from ondevice_models.runtime import ModelBundle
 from terminal_app.core.decision import decide_with_offer
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.scoring import ScoringRequest
-from terminal_app.core.synthetic_applications import make_form
-from terminal_app.core.synthetic_people import make_people
 
 COUNT = 1000
 NOON = datetime(2026, 11, 25, 12, 0)
@@ -57,8 +57,8 @@ def peak():
 before = peak()
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.scoring import ScoringRequest
-from terminal_app.core.synthetic_applications import make_form
-from terminal_app.core.synthetic_people import make_people
+from kiosk_demo.synthetic.applications import make_form
+from kiosk_demo.synthetic.people import make_people
 imported = peak()
 kiosk = Kiosk.start(None, tempfile.mkdtemp())
 started = peak()

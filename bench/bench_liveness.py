@@ -27,9 +27,9 @@ import dlib
 import numpy as np
 
 from kiosk_config.schema import Liveness
+from kiosk_demo.synthetic import faces as sf
+from kiosk_demo.synthetic import spoofs as ss
 from terminal_app.capture.sources import FrameListSource
-from terminal_app.liveness import synthetic_faces as sf
-from terminal_app.liveness import synthetic_spoofs as ss
 from terminal_app.liveness.anti_spoof import SpoofDetector
 from terminal_app.liveness.challenges import ChallengeRun, draw_challenges
 from terminal_app.liveness.check import LivenessSettings, run_check

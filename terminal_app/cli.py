@@ -15,6 +15,7 @@ import sys
 import threading
 from datetime import date
 from decimal import Decimal
+from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
@@ -54,7 +55,37 @@ def _start(ctx: click.Context, *, runs_sessions: bool = False) -> Kiosk:
         _fail(f"the kiosk will not start on an invalid config.\n{error}")
 
 
-@click.group()
+PLUGIN_GROUP = "county_terminal.commands"  # commands other installed packages add (the demo)
+NOT_INSTALLED = {
+    "demo": "the demo and its synthetic applicants are not part of a terminal install. On a development "
+    "machine, from the repository: ./run demo (it installs the development package, pip install -e '.[dev]')",
+}
+
+
+class KioskCommands(click.Group):
+    """The kiosk's own commands, and those installed packages add under PLUGIN_GROUP, loaded only
+    when asked for; a known command whose package is not installed says what to install."""
+
+    def _plugins(self) -> dict[str, metadata.EntryPoint]:
+        return {entry.name: entry for entry in metadata.entry_points(group=PLUGIN_GROUP)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if (command := super().get_command(ctx, name)) is not None:
+            return command
+        if (entry := self._plugins().get(name)) is not None:
+            try:
+                return entry.load()
+            except ImportError:  # declared, but its package is gone: say what to install, as below
+                pass
+        if name in NOT_INSTALLED:
+            return click.Command(name, callback=lambda: _fail(NOT_INSTALLED[name]), help=NOT_INSTALLED[name])
+        return None
+
+
+@click.group(cls=KioskCommands)
 @click.option(
     "--config",
     "config_path",
@@ -647,34 +678,3 @@ def apply_cmd(ctx, card_source, face_source, form_path, consent, decline_offer, 
             + (f", application {out['application_id']}" if out["submitted"] else "")
         )
     sys.exit(0 if outcome.submitted else EXIT_LIVENESS_FAILED)
-
-
-@main.command("demo")
-@click.option("--applicants", default=10, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--seed", default=11, show_default=True)
-@click.option(
-    "--keep",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Keep the central store, terminal data and logs here; a run killed there is picked up again.",
-)
-@click.option("--offline-first", default=0, show_default=True, help="The link is down for the first N applicants.")
-@click.option("--json", "as_json", is_flag=True, help="Print the rows and the summary as JSON.")
-def demo(applicants: int, seed: int, keep: Path | None, offline_first: int, as_json: bool) -> None:
-    """The main job end to end, offline: a local central service, this terminal enrolled, synthetic
-    applicants through capture, liveness, form, scoring and offer, sealed, synced, opened by the
-    back office and compared with what was entered. Exit 1 if any application did not arrive intact."""
-    from terminal_app.demo.report import format_report
-    from terminal_app.demo.run import DemoRefused, run_demo
-
-    progress = (lambda line: None) if as_json else (lambda line: click.echo(f"... {line}", err=True))
-    try:
-        report = run_demo(applicants, seed, keep, offline_first=offline_first, progress=progress)
-    except DemoRefused as refused:
-        _fail(f"demo: {refused}")
-    if as_json:
-        rows = [row.as_json() for row in report.rows]
-        _print_json({"rows": rows, "summary": report.summary, "problems": report.problems})
-    else:
-        click.echo(format_report(report))
-    sys.exit(0 if report.ok else 1)

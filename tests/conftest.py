@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
 from kiosk_config import load_config
 from kiosk_config.loader import config_for_central
+from kiosk_demo.synthetic.people import make_id_number
 from sync.envelope import open_sealed, parse
 from sync.keys import private_pem, public_b64, write_private_file
 from terminal_app.core.kiosk import Kiosk
-from terminal_app.core.synthetic_people import make_id_number
 from tests.servers import CentralProcess, TempPostgres
 
 TODAY = date(2026, 11, 25)

@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from kiosk_demo.synthetic.card import draw_back, draw_front, make_cards
+from kiosk_demo.synthetic.people import corrupt_check_character
+from kiosk_demo.synthetic.photo import LEVELS, Pose, photograph
 from terminal_app.capture.card_spec import CARD_PX, ETHNIC_GROUPS, LONG_TERM, PX_PER_MM
 from terminal_app.capture.fields import (
     ANCHORS,
@@ -30,10 +33,7 @@ from terminal_app.capture.fields import (
 )
 from terminal_app.capture.ocr import ctc_log_likelihood, ocr_engine
 from terminal_app.capture.reader import ImageRejected, decode_image, read_card
-from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
-from terminal_app.capture.synthetic_photo import LEVELS, Pose, photograph
 from terminal_app.core.id_number import validate_id_number
-from terminal_app.core.synthetic_people import corrupt_check_character
 
 TODAY = date(2026, 11, 25)
 CARDS = make_cards(6, seed=11, today=TODAY, county="422801")
@@ -207,7 +207,7 @@ def test_text_that_is_not_an_id_card_is_not_taken_for_one():
     page = Image.new("RGB", CARD_PX, "white")
     from PIL import ImageDraw
 
-    from terminal_app.capture.synthetic_card import font
+    from kiosk_demo.synthetic.card import font
 
     draw = ImageDraw.Draw(page)
     rng = random.Random(3)

@@ -14,6 +14,18 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from kiosk_demo.synthetic.card import draw_back, draw_front, make_cards
+from kiosk_demo.synthetic.photo import (
+    FRAME,
+    LEVELS,
+    SIDE_SEED_STEP,
+    CardHolder,
+    Pose,
+    _corners,
+    _Holding,
+    held_card_frames,
+    photograph,
+)
 from terminal_app.capture.card_capture import NO_CARD_SEEN, NOT_READ, CardCapture, IdCardCapture, printed_fields
 from terminal_app.capture.card_finder import find_card
 from terminal_app.capture.card_spec import PX_PER_MM
@@ -27,18 +39,6 @@ from terminal_app.capture.sources import (
     SourceUnavailable,
     VideoFileSource,
     open_source,
-)
-from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
-from terminal_app.capture.synthetic_photo import (
-    FRAME,
-    LEVELS,
-    SIDE_SEED_STEP,
-    CardHolder,
-    Pose,
-    _corners,
-    _Holding,
-    held_card_frames,
-    photograph,
 )
 from terminal_app.cli import main
 from terminal_app.core.engines import CaptureUnavailable

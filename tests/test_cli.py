@@ -215,7 +215,7 @@ def test_model_bundle_published_verified_and_applied(tmp_path, config_path, cent
 def test_idcard_read_prints_fields_and_exits_0_3_or_2(tmp_path):
     from PIL import Image
 
-    from terminal_app.capture.synthetic_card import draw_back, draw_front, make_cards
+    from kiosk_demo.synthetic.card import draw_back, draw_front, make_cards
 
     card = make_cards(1, seed=4, today=date(2026, 11, 25))[0]
     draw_front(card).save(tmp_path / "front.png")
@@ -241,7 +241,7 @@ def test_apply_runs_one_applicant_from_recorded_frames_and_a_form_file(tmp_path)
     import cv2
 
     from kiosk_config import load_config
-    from terminal_app.demo.applicants import make_applicants
+    from kiosk_demo.applicants import make_applicants
 
     config = load_config()
     applicant = make_applicants(1, seed=11, today=date.today(), county="422801", catalogue=config.catalogue)[0]

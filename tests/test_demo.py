@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kiosk_config import load_config
-from terminal_app.demo.applicants import (
+from kiosk_demo.applicants import (
     BAD_NUMBER,
     BLOCKLISTED,
     IMPOSTOR,
@@ -24,8 +24,8 @@ from terminal_app.demo.applicants import (
     PHONE_REPLAY,
     make_applicants,
 )
-from terminal_app.demo.report import format_report
-from terminal_app.demo.run import EXPORT, DemoRefused, run_demo
+from kiosk_demo.report import format_report
+from kiosk_demo.run import EXPORT, DemoRefused, run_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 11

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from kiosk_demo.synthetic.card import make_cards
 from terminal_app.capture.field_votes import FieldVotes, voted_fields
 from terminal_app.capture.fields import FieldError
 from terminal_app.capture.reader import CardReading
-from terminal_app.capture.synthetic_card import make_cards
 
 TODAY = date(2026, 11, 25)
 CARD, OTHER = make_cards(2, seed=8, today=TODAY)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from terminal_app.liveness import synthetic_faces as sf
+from kiosk_demo.synthetic import faces as sf
 from terminal_app.liveness.challenges import ChallengeRun, ChallengeThresholds, Kind, draw_challenges
 from terminal_app.liveness.faces import face_models
 

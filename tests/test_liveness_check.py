@@ -15,13 +15,13 @@ import pytest
 from PIL import Image
 
 from kiosk_config import load_config
-from terminal_app.capture import synthetic_card as sc
+from kiosk_demo.synthetic import card as sc
+from kiosk_demo.synthetic import faces as sf
+from kiosk_demo.synthetic import spoofs as ss
+from kiosk_demo.synthetic.photo import LEVELS, photograph
 from terminal_app.capture.reader import read_card
 from terminal_app.capture.sources import FrameListSource, SourceUnavailable
-from terminal_app.capture.synthetic_photo import LEVELS, photograph
 from terminal_app.core.engines import CaptureUnavailable, LivenessEngine
-from terminal_app.liveness import synthetic_faces as sf
-from terminal_app.liveness import synthetic_spoofs as ss
 from terminal_app.liveness.challenges import Kind, draw_challenges
 from terminal_app.liveness.check import LivenessSettings, run_check
 from terminal_app.liveness.engine import CameraLivenessEngine

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from terminal_app.liveness import synthetic_faces as sf
+from kiosk_demo.synthetic import faces as sf
 from terminal_app.liveness.faces import face_models
 from terminal_app.liveness.measures import FaceMeasures, measure
 
@@ -75,3 +75,22 @@ def test_descriptors_tell_the_two_people_apart_and_keep_one_person_under_camera_
 def test_no_face_in_a_blank_or_dark_frame():
     assert face_models().faces(np.zeros((480, 640, 3), np.uint8)) == []
     assert face_models().faces(np.full((480, 640, 3), 200, np.uint8)) == []
+
+
+def test_a_model_file_changed_or_missing_stops_the_models_from_loading(tmp_path, monkeypatch):
+    import shutil
+
+    from terminal_app.liveness import faces
+
+    assert set(faces.checked_model_files()) == {"alignment", "descriptor", "mesh", "iris"}  # as shipped
+    for name in ("face_landmark.tflite", "iris_landmark.tflite"):
+        shutil.copy(faces.MODELS_DIR / name, tmp_path / name)
+    damaged = bytearray((tmp_path / "face_landmark.tflite").read_bytes())
+    damaged[5000] ^= 0x01
+    (tmp_path / "face_landmark.tflite").write_bytes(bytes(damaged))
+    monkeypatch.setattr(faces, "MODELS_DIR", tmp_path)
+    with pytest.raises(faces.FaceModelsMissing, match=r"mesh model .* not the file"):
+        faces.checked_model_files()
+    (tmp_path / "face_landmark.tflite").unlink()
+    with pytest.raises(faces.FaceModelsMissing, match=r"mesh model .* is missing"):
+        faces.checked_model_files()

@@ -14,14 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kiosk_demo.synthetic.applications import make_form
+from kiosk_demo.synthetic.people import corrupt_check_character
 from ondevice_models.runtime import BundleError, ModelBundle
 from sync.central.blocklist import make_blocklist_files
 from sync.update import build_update
 from terminal_app.core.decision import Outcome, decide_with_offer
 from terminal_app.core.scoring import ScoringRefused, ScoringRequest, parse_request
 from terminal_app.core.steps import Assets, Employment, FormAnswers, Housing, RepaymentHistory
-from terminal_app.core.synthetic_applications import make_form
-from terminal_app.core.synthetic_people import corrupt_check_character
 
 from .conftest import id_number
 

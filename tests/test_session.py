@@ -10,19 +10,19 @@ from datetime import date
 import pytest
 
 from kiosk_config import load_config
-from terminal_app.capture.sources import FrameListSource
-from terminal_app.core.engines import CaptureUnavailable
-from terminal_app.core.flow import EndReason, Step
-from terminal_app.core.session import CAMERA_UNAVAILABLE, ApplicantSession, GivenAnswers
-from terminal_app.core.steps import LivenessResult
-from terminal_app.demo.applicants import (
+from kiosk_demo.applicants import (
     BAD_NUMBER,
     GENUINE,
     IMPOSTOR,
     DemoApplicant,
     make_applicants,
 )
-from terminal_app.demo.run import HeldUpCard, application_record, entered_record
+from kiosk_demo.run import HeldUpCard, application_record, entered_record
+from terminal_app.capture.sources import FrameListSource
+from terminal_app.core.engines import CaptureUnavailable
+from terminal_app.core.flow import EndReason, Step
+from terminal_app.core.session import CAMERA_UNAVAILABLE, ApplicantSession, GivenAnswers
+from terminal_app.core.steps import LivenessResult
 from terminal_app.liveness.engine import CameraLivenessEngine
 
 TODAY = date.today()  # the flow checks ages and card validity against the real date

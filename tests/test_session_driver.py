@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from kiosk_config import load_config
+from kiosk_demo.applicants import GENUINE, DemoApplicant, make_applicants
+from kiosk_demo.run import HeldUpCard
 from terminal_app.capture.card_capture import IdCardCapture
 from terminal_app.capture.sources import FrameListSource
 from terminal_app.core.core_thread import CoreThread, WrongThread
@@ -22,8 +24,6 @@ from terminal_app.core.flow import EndReason, Step, WrongStep
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.session import GivenAnswers
 from terminal_app.core.session_driver import SessionDriver
-from terminal_app.demo.applicants import GENUINE, DemoApplicant, make_applicants
-from terminal_app.demo.run import HeldUpCard
 from terminal_app.liveness.challenges import PROMPTS, draw_challenges
 from terminal_app.liveness.engine import CameraLivenessEngine
 

@@ -4,7 +4,7 @@ preview frame (the card is searched at 640 pixels and judged on a quarter-size r
 copy). Each failed check comes with the one instruction that fixes it; frames that pass are
 scored, so the capture can OCR the best of them.
 
-The thresholds come from the synthetic photographs (terminal_app.capture.synthetic_photo):
+The thresholds come from the synthetic photographs (kiosk_demo.synthetic.photo):
 OCR reads every field of cards at the `medium` blur (sigma 1.1, focus about 400 here) and fails
 at sigma 1.8 (focus about 200)."""
 

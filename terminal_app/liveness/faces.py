@@ -3,12 +3,11 @@ packages. Loaded once, kept warm.
 
 - Faces: dlib's HOG frontal face detector (in the dlib-bin wheel; Boost licence).
 - Landmarks: MediaPipe's face mesh (`face_landmark.tflite`, 1.2 MB, 468 points; Apache-2.0),
-  which ships inside the mediapipe 0.10.14 wheel, run on LiteRT (ai-edge-litert). mediapipe
-  is installed without its dependencies (`pip install --no-deps`, see ./run): they would bring
-  a second OpenCV distribution (opencv-contrib-python) beside rapidocr's opencv-python, and
-  its own Python graph code needs protobuf 4, which onnx no longer runs on. Only the model
-  file is read; the package is never imported. Its iris model (`iris_landmark.tflite`, 2.6 MB)
-  refines each eye's lids.
+  run on LiteRT (ai-edge-litert); its iris model (`iris_landmark.tflite`, 2.6 MB) refines each
+  eye's lids. Both files are taken from the mediapipe 0.10.14 wheel and kept in `models/` with
+  its licence: the mediapipe package itself would bring a second OpenCV distribution
+  (opencv-contrib-python) beside rapidocr's opencv-python and needs protobuf 4, which onnx no
+  longer runs on, for Python code the kiosk never runs.
 - Descriptors: dlib's ResNet (22.5 MB, 0.993 on LFW) over its 5-point alignment, from
   `face-recognition-models` (public domain).
 
@@ -18,6 +17,7 @@ each is the mesh vertex found nearest to it on the fixture faces (`MESH_FOR_68`)
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import threading
 from dataclasses import dataclass, field
@@ -54,8 +54,21 @@ MESH_FOR_68 = (
 )  # fmt: skip
 
 
+# Every weight file the kiosk loads, by use: where it is and its SHA-256, checked at load so a
+# damaged or swapped file stops the start instead of judging faces.
+MODELS_DIR = Path(__file__).parent / "models"
+MODEL_ASSETS: dict[str, tuple[str, str]] = {
+    "alignment": ("dlib:shape_predictor_5_face_landmarks.dat",
+                  "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"),
+    "descriptor": ("dlib:dlib_face_recognition_resnet_model_v1.dat",
+                   "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"),
+    "mesh": ("face_landmark.tflite", "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814"),
+    "iris": ("iris_landmark.tflite", "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f"),
+}  # fmt: skip
+
+
 class FaceModelsMissing(RuntimeError):
-    """The face model package is not installed."""
+    """A face model file is missing, or is not the file the kiosk was built with."""
 
 
 def _package_dir(package: str, install: str) -> Path:
@@ -74,14 +87,21 @@ def dlib_models_dir() -> Path:
 
 def model_files() -> dict[str, Path]:
     """The weights the kiosk loads, by their use."""
-    dlib_models = dlib_models_dir()
-    mediapipe = _package_dir("mediapipe", "pip install --no-deps mediapipe==0.10.14") / "modules"
-    return {
-        "alignment": dlib_models / "shape_predictor_5_face_landmarks.dat",
-        "descriptor": dlib_models / "dlib_face_recognition_resnet_model_v1.dat",
-        "mesh": mediapipe / "face_landmark" / "face_landmark.tflite",
-        "iris": mediapipe / "iris_landmark" / "iris_landmark.tflite",
-    }
+    files = {}
+    for use, (name, _) in MODEL_ASSETS.items():
+        files[use] = dlib_models_dir() / name.removeprefix("dlib:") if name.startswith("dlib:") else MODELS_DIR / name
+    return files
+
+
+def checked_model_files() -> dict[str, Path]:
+    """`model_files()`, each file's SHA-256 checked against MODEL_ASSETS (FaceModelsMissing if not)."""
+    files = model_files()
+    for use, path in files.items():
+        if not path.is_file():
+            raise FaceModelsMissing(f"the {use} model {path} is missing: reinstall the kiosk")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != MODEL_ASSETS[use][1]:
+            raise FaceModelsMissing(f"the {use} model {path} is not the file this kiosk was built with: reinstall it")
+    return files
 
 
 class _Model:
@@ -131,7 +151,7 @@ class FaceModels:
     def __init__(self) -> None:
         import dlib
 
-        files = model_files()
+        files = checked_model_files()
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
         self._five = dlib.shape_predictor(str(files["alignment"]))

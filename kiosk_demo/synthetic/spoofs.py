@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from terminal_app.liveness import synthetic_faces as sf
+from kiosk_demo.synthetic import faces as sf
 
 FRAME = sf.FRAME
 

@@ -9,7 +9,7 @@ a kiosk must stop or refer, each made as it happens in front of a real kiosk:
 - `blocklisted`: the ID number is on the central blocklist (a known fraud);
 - `no_response`: the person sits still and the challenges time out.
 
-Faces are the two public-domain fixture portraits (terminal_app.liveness.synthetic_faces), so
+Faces are the two public-domain fixture portraits (kiosk_demo.synthetic.faces), so
 many applicants share a face; names and numbers are generated per applicant. Frames are made
 only when asked for, one applicant at a time (about 30 MB each)."""
 
@@ -26,12 +26,13 @@ import numpy as np
 from PIL import Image
 
 from kiosk_config.schema import Catalogue
-from terminal_app.capture.synthetic_card import CardFace, card_for, draw_back, draw_front
-from terminal_app.capture.synthetic_photo import CardHolder, held_sides_frames
+from kiosk_demo.synthetic import faces as synthetic_faces
+from kiosk_demo.synthetic import spoofs as synthetic_spoofs
+from kiosk_demo.synthetic.applications import make_form
+from kiosk_demo.synthetic.card import CardFace, card_for, draw_back, draw_front
+from kiosk_demo.synthetic.people import SyntheticPerson, corrupt_check_character, make_people
+from kiosk_demo.synthetic.photo import CardHolder, held_sides_frames
 from terminal_app.core.steps import FormAnswers
-from terminal_app.core.synthetic_applications import make_form
-from terminal_app.core.synthetic_people import SyntheticPerson, corrupt_check_character, make_people
-from terminal_app.liveness import synthetic_faces, synthetic_spoofs
 from terminal_app.liveness.challenges import draw_challenges
 
 GENUINE = "genuine"

@@ -30,17 +30,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
+from kiosk_demo.applicants import BLOCKLISTED, DemoApplicant, make_applicants
+from kiosk_demo.central import LocalCentral
+from kiosk_demo.synthetic.photo import CardHolder
 from terminal_app.capture.card_capture import IdCardCapture, printed_fields
 from terminal_app.capture.sources import FOLDER_FPS, FrameListSource
-from terminal_app.capture.synthetic_photo import CardHolder
 from terminal_app.core.agents import Role, hash_pin
 from terminal_app.core.engines import EngineRun
 from terminal_app.core.flow import Step
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.session import ApplicantSession, GivenAnswers, SessionOutcome
 from terminal_app.core.steps import IdCardFields
-from terminal_app.demo.applicants import BLOCKLISTED, DemoApplicant, make_applicants
-from terminal_app.demo.central import LocalCentral
 
 AGENT_ID = "A-0001"
 STEPS = ("capture", "liveness", "form", "scoring", "offer", "seal")

@@ -19,8 +19,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from county_common.regions import lookup_region
+from kiosk_demo.synthetic.people import SyntheticPerson, make_people
 from terminal_app.capture.card_spec import CARD_PX, ETHNIC_GROUPS, LONG_TERM, PORTRAIT_MM, PX_PER_MM
-from terminal_app.core.synthetic_people import SyntheticPerson, make_people
 
 FONT_PATHS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian fonts-wqy-microhei

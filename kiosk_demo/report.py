@@ -3,7 +3,7 @@ the summary. Only codes, times and amounts: the demo's output carries no persona
 
 from __future__ import annotations
 
-from terminal_app.demo.run import DemoReport, DemoRow
+from kiosk_demo.run import DemoReport, DemoRow
 
 TIMED = ("capture", "liveness", "scoring", "seal", "sync")
 
