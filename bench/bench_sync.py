@@ -29,6 +29,7 @@ from timing import median_us  # noqa: E402
 
 from sync.central.ingest import IngestService  # noqa: E402
 from sync.central.store import CentralStore  # noqa: E402
+from sync.central.terminals import TerminalRegistry  # noqa: E402
 from sync.envelope import SUITE, Meta, Receipt, enrollment_request_bytes, parse, seal, verify  # noqa: E402
 from sync.keys import private_pem, public_b64, write_private_file  # noqa: E402
 from terminal_app.core.kiosk import Kiosk  # noqa: E402
@@ -90,9 +91,9 @@ def ingest_in_process(db: str, central: CentralKeys, wires: list[bytes], termina
     """Ingest in-process (no HTTP) into a fresh store: (wall µs, CPU µs) per envelope."""
     store = CentralStore(db)
     service = IngestService(store, central.signing)
-    code, public = service.issue_code("T-422801-0001"), public_b64(terminal_key)
+    code, public = service.terminals.issue_code("T-422801-0001"), public_b64(terminal_key)
     signature = terminal_key.sign(enrollment_request_bytes("T-422801-0001", public, code))
-    service.enroll("T-422801-0001", public, code, base64.b64encode(signature).decode())
+    service.terminals.enroll("T-422801-0001", public, code, base64.b64encode(signature).decode())
     start, cpu = time.perf_counter(), time.process_time()
     for i in range(0, len(wires), 64):
         service.ingest(wires[i : i + 64])
@@ -111,7 +112,7 @@ def run_backend(name: str, db: str, storage_db: str, count: int, workers: int, w
         config = central.write_config(work / f"{name}.toml", url=server.url)
         kiosk = Kiosk.start(config, work / f"{name}-terminal")
         store = CentralStore(db)
-        code = IngestService(store).issue_code("T-422801-0001")
+        code = TerminalRegistry(store).issue_code("T-422801-0001")
         kiosk.enroll(code)
         rng = random.Random(11)
         kiosk.vault.db.execute("PRAGMA synchronous=OFF")  # building the backlog is set-up, not measured

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 from kiosk_config.loader import config_for_central
 from sync.central.backoffice import ExportReport, export_to_file
 from sync.central.blocklist import make_blocklist_files
-from sync.central.ingest import IngestService
 from sync.central.process import CentralProcess
 from sync.central.store import CentralStore
+from sync.central.terminals import TerminalRegistry
 from sync.central.updates import UpdateService
 from sync.keys import load_private_key, private_pem, public_b64, write_private_file
 
@@ -62,7 +62,7 @@ class LocalCentral:
     def enrollment_code(self, terminal_id: str) -> str:
         store = self._store()
         try:
-            return IngestService(store).issue_code(terminal_id, valid_hours=1)
+            return TerminalRegistry(store).issue_code(terminal_id, valid_hours=1)
         finally:
             store.close()
 

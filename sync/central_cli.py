@@ -81,10 +81,11 @@ def serve(db: str, signing_key: Path, host: str, port: int, workers: int) -> Non
 @click.argument("terminal_id")
 def enroll_code(db: str, valid_hours: float, terminal_id: str) -> None:
     """Issue a one-time enrollment code for TERMINAL_ID (give it to the installing agent)."""
-    from sync.central.ingest import CentralError, IngestService
+    from sync.central.errors import CentralError
+    from sync.central.terminals import TerminalRegistry
 
     try:
-        click.echo(IngestService(_store(db)).issue_code(terminal_id, valid_hours=valid_hours))
+        click.echo(TerminalRegistry(_store(db)).issue_code(terminal_id, valid_hours=valid_hours))
     except CentralError as error:
         _fail(error.message)
 
@@ -94,10 +95,11 @@ def enroll_code(db: str, valid_hours: float, terminal_id: str) -> None:
 @click.argument("terminal_id")
 def revoke(db: str, terminal_id: str) -> None:
     """Revoke a terminal: its envelopes are refused from now on (terminal_revoked)."""
-    from sync.central.ingest import CentralError, IngestService
+    from sync.central.errors import CentralError
+    from sync.central.terminals import TerminalRegistry
 
     try:
-        IngestService(_store(db)).revoke(terminal_id)
+        TerminalRegistry(_store(db)).revoke(terminal_id)
     except CentralError as error:
         _fail(error.message)
     click.echo(f"{terminal_id} revoked")
@@ -146,7 +148,8 @@ def bundle_import(db: str, signing_key: Path, receipts: Path | None, path: Path)
     """Ingest an outbox bundle (same checks and idempotency as over HTTP) and write the receipts
     file that travels back to the terminal."""
     from sync.bundle import write_receipts
-    from sync.central.ingest import CentralError, IngestService
+    from sync.central.errors import CentralError
+    from sync.central.ingest import IngestService
     from sync.envelope import WireError
 
     key = _signing_key(signing_key)
@@ -178,7 +181,7 @@ AUDIENCE_HELP = "* (every terminal, the default), a county code or a terminal id
 
 
 def _publish(db: str, signing_key: Path, kind: str, files: dict[str, bytes], audience: tuple[str, ...], out):
-    from sync.central.ingest import CentralError
+    from sync.central.errors import CentralError
     from sync.central.updates import UpdateService
     from sync.files import write_atomically
 

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from sync.central.ingest import CentralError, IngestService
+from sync.central.errors import CentralError
+from sync.central.ingest import IngestService
 from sync.central.store import CentralStore
 from sync.envelope import WireError
 from terminal_app.core.kiosk import Kiosk
@@ -46,7 +47,7 @@ def enrolled(tmp_path, central, central_db):
     service = IngestService(CentralStore(central_db), central.signing)
     terminal = Terminal(central, TERMINAL)
     terminal.key = kiosk.outbox.signing_key
-    terminal.enroll(service, service.issue_code(TERMINAL))
+    terminal.enroll(service, service.terminals.issue_code(TERMINAL))
     yield kiosk, service
     service.store.close()
     kiosk.close()
@@ -107,7 +108,7 @@ def test_bundle_from_a_revoked_terminal_is_refused(enrolled, tmp_path):
     kiosk, service = enrolled
     queue(kiosk, 1)
     kiosk.export_bundle(tmp_path / "b")
-    service.revoke(TERMINAL)
+    service.terminals.revoke(TERMINAL)
     with pytest.raises(CentralError) as refused:
         service.import_bundle(tmp_path / "b")
     assert refused.value.code == "terminal_revoked"

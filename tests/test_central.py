@@ -10,7 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from sync.central.backoffice import export_applications
-from sync.central.ingest import CentralError, IngestService
+from sync.central.errors import CentralError
+from sync.central.ingest import IngestService
 from sync.central.store import CentralStore
 from sync.envelope import enrollment_request_bytes
 from sync.keys import public_b64
@@ -37,7 +38,7 @@ class Terminal:
     def enroll(self, service: IngestService, code: str) -> dict:
         public = public_b64(self.key)
         signature = self.key.sign(enrollment_request_bytes(self.sealer.terminal_id, public, code))
-        return service.enroll(self.sealer.terminal_id, public, code, base64.b64encode(signature).decode())
+        return service.terminals.enroll(self.sealer.terminal_id, public, code, base64.b64encode(signature).decode())
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def service(central_db, central):
 @pytest.fixture
 def terminal(service, central) -> Terminal:
     terminal = Terminal(central)
-    terminal.enroll(service, service.issue_code(TERMINAL))
+    terminal.enroll(service, service.terminals.issue_code(TERMINAL))
     return terminal
 
 
@@ -59,7 +60,7 @@ def codes(outcomes) -> list[str]:
 
 
 def test_enrollment_code_is_one_time_and_bound_to_its_terminal(service, central):
-    code = service.issue_code(TERMINAL)
+    code = service.terminals.issue_code(TERMINAL)
     assert len(code) == 19 and code.count("-") == 3
     other = Terminal(central, "T-422801-0008")
     with pytest.raises(CentralError) as wrong_terminal:
@@ -72,17 +73,17 @@ def test_enrollment_code_is_one_time_and_bound_to_its_terminal(service, central)
         Terminal(central).enroll(service, code)
     assert (wrong_terminal.value.code, reused.value.code) == ("code_unknown", "code_used")
     with pytest.raises(CentralError) as again:
-        service.issue_code(TERMINAL)
+        service.terminals.issue_code(TERMINAL)
     assert again.value.code == "already_enrolled"
 
 
 def test_expired_code_and_forged_enrollment_are_refused(service, central):
-    code = service.issue_code(TERMINAL, valid_hours=-1)
+    code = service.terminals.issue_code(TERMINAL, valid_hours=-1)
     with pytest.raises(CentralError) as expired:
         Terminal(central).enroll(service, code)
     forger = Terminal(central)
     with pytest.raises(CentralError) as forged:
-        service.enroll(TERMINAL, public_b64(forger.key), code, base64.b64encode(b"\0" * 64).decode())
+        service.terminals.enroll(TERMINAL, public_b64(forger.key), code, base64.b64encode(b"\0" * 64).decode())
     assert (expired.value.code, forged.value.code) == ("code_expired", "bad_signature")
 
 
@@ -111,7 +112,7 @@ def test_unknown_revoked_and_forged_are_refused_with_their_codes(service, termin
     impostor = Terminal(central)  # same terminal id, another key
     outcomes = service.ingest([stranger.envelope(), impostor.envelope()])
     assert codes(outcomes) == ["unknown_terminal", "bad_signature"]
-    service.revoke(TERMINAL)
+    service.terminals.revoke(TERMINAL)
     assert codes(service.ingest([terminal.envelope()])) == ["terminal_revoked"]
     assert service.store.envelope_count() == 0
 

@@ -129,3 +129,15 @@ def test_the_core_imports_no_ui_toolkit_and_the_fixtures_live_only_in_the_demo_p
         if name.split(".")[0] in ("skimage", "matplotlib")  # the portraits the face fixtures start from
     )
     assert fixture_libraries == []
+
+
+def test_the_central_services_run_no_sql_of_their_own():
+    """Every query of the central service is a method of its store (sync/central/store.py)."""
+    sql = sorted(
+        f"{module} imports {name}"
+        for module, imported in project_modules().items()
+        if module.startswith(("sync.central", "sync.central_cli")) and module != "sync.central.store"
+        for name in imported
+        if name.startswith("sqlalchemy") and not name.startswith("sqlalchemy.exc")
+    )
+    assert sql == []

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from sync.central.ingest import IngestService
 from sync.central.store import CentralStore
+from sync.central.terminals import TerminalRegistry
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.sync_client import backoff_delay
 from tests.fault_proxy import FaultProxy, Plan
@@ -45,7 +45,7 @@ def enrolled_kiosk(path: Path, central, central_db: str, url: str, terminal_id: 
     config = central.write_config(path.with_suffix(".toml"), url=url)
     kiosk = Kiosk.start(config, path)
     store = CentralStore(central_db)
-    code = IngestService(store).issue_code(terminal_id)
+    code = TerminalRegistry(store).issue_code(terminal_id)
     store.close()
     kiosk.enroll(code)
     return kiosk
@@ -202,7 +202,7 @@ def test_revoked_terminal_is_refused_and_keeps_its_queue(tmp_path, central, cent
     kiosk = enrolled_kiosk(tmp_path / "t", central, central_db, central_server.url)
     sent = queue(kiosk, 3)
     store = CentralStore(central_db)
-    IngestService(store).revoke("T-422801-0001")
+    TerminalRegistry(store).revoke("T-422801-0001")
     store.close()
     report = kiosk.sync_client().sync_once()
     assert report.error.code == "terminal_revoked" and outbox_wires(kiosk) == sent

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sync.central.ingest import IngestService
 from sync.central.store import CentralStore
+from sync.central.terminals import TerminalRegistry
 from sync.keys import private_pem, write_private_file
 from terminal_app.core.kiosk import Kiosk
 from tests.conftest import CentralKeys
@@ -97,7 +97,7 @@ def test_any_interleaving_stores_every_envelope_exactly_once(world, ops):
     config.write_text(config_text.replace('id = "T-422801-0001"', f'id = "{terminal_id}"'))
     kiosk = Kiosk.start(config, data_dir)
     store = CentralStore(world["db"])
-    kiosk.enroll(IngestService(store).issue_code(terminal_id))
+    kiosk.enroll(TerminalRegistry(store).issue_code(terminal_id))
     sent: dict[str, bytes] = {}
     counter = itertools.count()
     try:

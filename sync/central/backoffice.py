@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import x25519
 
-from sync.central.store import CentralStore, envelopes, now_iso
+from sync.central.store import CentralStore
 from sync.envelope import WireError, open_sealed, parse, verify
 from sync.keys import ed25519_public
 
@@ -32,13 +31,7 @@ def export_applications(store: CentralStore, opening_key: x25519.X25519PrivateKe
     """Write every envelope not yet exported as one JSON line {meta, application}; mark it exported."""
     report = ExportReport()
     keys = {t.terminal_id: t.public_key for t in store.all_terminals()}
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(envelopes.c.envelope_id, envelopes.c.terminal_id, envelopes.c.wire, envelopes.c.stored_at)
-            .where(envelopes.c.exported_at.is_(None))
-            .order_by(envelopes.c.terminal_id, envelopes.c.seq)
-        ).all()
-    for row in rows:
+    for row in store.unexported_envelopes():
         try:
             envelope = parse(bytes(row.wire))
             public_key = keys.get(row.terminal_id)
@@ -52,10 +45,7 @@ def export_applications(store: CentralStore, opening_key: x25519.X25519PrivateKe
         line = {"meta": envelope.meta.as_dict(), "stored_at": row.stored_at, "application": application}
         out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
         out.flush()
-        with store.begin() as conn:
-            conn.execute(
-                sa.update(envelopes).where(envelopes.c.envelope_id == row.envelope_id).values(exported_at=now_iso())
-            )
+        store.mark_exported(row.envelope_id)
         report.exported += 1
     return report
 

@@ -7,6 +7,7 @@ arrived, with the receipt that was returned for them, so a re-send gets the same
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,7 +109,41 @@ class Terminal:
     last_seen_at: str | None
 
 
+@dataclass(frozen=True)
+class EnrollmentCode:
+    terminal_id: str
+    expires_at: str
+    used_at: str | None
+
+
+@dataclass(frozen=True)
+class StoredEnvelope:
+    """An envelope as stored, with the receipt it was given (every re-send gets the same one)."""
+
+    seq: int
+    sha256: str
+    stored_at: str
+    receipt_sig: bytes
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published downstream update, without its bytes."""
+
+    kind: str
+    version: int
+    audience: tuple[str, ...]
+    issued_at: str
+    sha256: str
+    size: int
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "audience": list(self.audience)}
+
+
 class CentralStore:
+    """The store's tables and every query on them: the services above run no SQL of their own."""
+
     def __init__(self, db: str):
         self.url = engine_url(db)
         self.engine: Engine = sa.create_engine(self.url, pool_pre_ping=True)
@@ -146,6 +181,118 @@ class CentralStore:
         transaction, so two batches from one terminal are checked one after the other."""
         conn.execute(sa.update(terminals).where(terminals.c.terminal_id == terminal_id).values(last_seen_at=now_iso()))
         return self.terminal(terminal_id, conn)
+
+    def add_pending_terminal(self, conn: Connection, terminal_id: str, county: str) -> None:
+        conn.execute(
+            sa.insert(terminals).values(
+                terminal_id=terminal_id, county=county, status="pending", created_at=now_iso(), last_seq=0,
+                missing_seqs=0,
+            )
+        )  # fmt: skip
+
+    def activate_terminal(self, conn: Connection, terminal_id: str, public_key: str, enrolled_at: str) -> None:
+        conn.execute(
+            sa.update(terminals)
+            .where(terminals.c.terminal_id == terminal_id)
+            .values(public_key=public_key, status="active", enrolled_at=enrolled_at)
+        )
+
+    def revoke_terminal(self, conn: Connection, terminal_id: str) -> None:
+        query = sa.update(terminals).where(terminals.c.terminal_id == terminal_id)
+        conn.execute(query.values(status="revoked", revoked_at=now_iso()))
+
+    def advance_terminal(self, conn: Connection, terminal_id: str, last_seq: int, missing_seqs: int) -> None:
+        """The terminal's highest stored sequence number and the gaps seen below it."""
+        conn.execute(
+            sa.update(terminals)
+            .where(terminals.c.terminal_id == terminal_id)
+            .values(last_seq=last_seq, missing_seqs=missing_seqs)
+        )
+
+    # --- enrollment codes (stored only as their SHA-256) -----------------------------------------
+
+    def add_enrollment_code(self, conn: Connection, code_sha256: str, terminal_id: str, expires_at: str) -> None:
+        conn.execute(
+            sa.insert(enrollment_codes).values(
+                code_sha256=code_sha256, terminal_id=terminal_id, created_at=now_iso(), expires_at=expires_at
+            )
+        )
+
+    def enrollment_code(self, conn: Connection, code_sha256: str) -> EnrollmentCode | None:
+        row = conn.execute(
+            sa.select(enrollment_codes.c.terminal_id, enrollment_codes.c.expires_at, enrollment_codes.c.used_at).where(
+                enrollment_codes.c.code_sha256 == code_sha256
+            )
+        ).first()
+        return EnrollmentCode(**row._mapping) if row else None
+
+    def use_enrollment_code(self, conn: Connection, code_sha256: str, used_at: str) -> None:
+        conn.execute(
+            sa.update(enrollment_codes).where(enrollment_codes.c.code_sha256 == code_sha256).values(used_at=used_at)
+        )
+
+    # --- envelopes ---------------------------------------------------------------------------------
+
+    def stored_envelopes(self, conn: Connection, envelope_ids: list[str]) -> dict[str, StoredEnvelope]:
+        """Those of `envelope_ids` already stored, with the receipt each was given."""
+        query = sa.select(
+            envelopes.c.envelope_id, envelopes.c.seq, envelopes.c.sha256, envelopes.c.stored_at, envelopes.c.receipt_sig
+        ).where(envelopes.c.envelope_id.in_(envelope_ids))
+        return {
+            row.envelope_id: StoredEnvelope(row.seq, row.sha256, row.stored_at, bytes(row.receipt_sig))
+            for row in conn.execute(query)
+        }
+
+    def seq_taken(self, conn: Connection, terminal_id: str, seq: int) -> bool:
+        query = sa.select(envelopes.c.envelope_id).where(envelopes.c.terminal_id == terminal_id, envelopes.c.seq == seq)
+        return conn.execute(query).first() is not None
+
+    def add_envelopes(self, conn: Connection, rows: list[dict]) -> None:
+        """Store a batch's new envelopes in one round trip (rows: the `envelopes` table's columns)."""
+        if rows:
+            conn.execute(sa.insert(envelopes), rows)
+
+    # --- downstream updates -------------------------------------------------------------------
+
+    def latest_update_version(self, conn: Connection, kind: str) -> int:
+        return conn.execute(sa.select(sa.func.max(updates.c.version)).where(updates.c.kind == kind)).scalar_one() or 0
+
+    def add_update(self, conn: Connection, published: Published, body: bytes) -> None:
+        """Store a signed update; IntegrityError if its version of its kind was taken meanwhile."""
+        row = published.as_dict() | {"audience": json.dumps(list(published.audience)), "body": body}
+        conn.execute(sa.insert(updates).values(**row))
+
+    def published_updates(self) -> list[Published]:
+        """Every published update, by kind, oldest first."""
+        columns = [updates.c[c] for c in ("kind", "version", "audience", "issued_at", "sha256", "size")]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(*columns).order_by(updates.c.kind, updates.c.version))
+            return [
+                Published(row.kind, row.version, tuple(json.loads(row.audience)), row.issued_at, row.sha256, row.size)
+                for row in rows
+            ]
+
+    def update_body(self, kind: str, version: int) -> tuple[tuple[str, ...], bytes] | None:
+        """An update's audience and signed bytes, or None."""
+        with self.engine.connect() as conn:
+            query = sa.select(updates.c.audience, updates.c.body)
+            row = conn.execute(query.where(updates.c.kind == kind, updates.c.version == version)).first()
+        return (tuple(json.loads(row.audience)), bytes(row.body)) if row else None
+
+    def unexported_envelopes(self) -> list:
+        """Envelopes the back office has not exported yet (envelope_id, terminal_id, wire, stored_at),
+        by terminal and sequence."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(envelopes.c.envelope_id, envelopes.c.terminal_id, envelopes.c.wire, envelopes.c.stored_at)
+                .where(envelopes.c.exported_at.is_(None))
+                .order_by(envelopes.c.terminal_id, envelopes.c.seq)
+            ).all()
+
+    def mark_exported(self, envelope_id: str) -> None:
+        with self.begin() as conn:
+            query = sa.update(envelopes).where(envelopes.c.envelope_id == envelope_id)
+            conn.execute(query.values(exported_at=now_iso()))
 
     def all_terminals(self) -> list[Terminal]:
         with self.engine.connect() as conn:

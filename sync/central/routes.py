@@ -1,0 +1,147 @@
+"""The central service's endpoints, by area: health, enrollment, envelopes, updates. Each handler
+takes what it needs as dependencies (the services, the terminal a signed request comes from) and
+hands the work to a service off the event loop; none reads the store or checks a signature itself.
+`sync/PROTOCOL.md` section 5 describes the same endpoints for implementers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+
+from sync.central.errors import CentralError
+from sync.central.ingest import MAX_BATCH_ENVELOPES, IngestService
+from sync.central.schemas import (
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+    Health,
+    IngestResponse,
+    UpdateKind,
+    UpdateList,
+)
+from sync.central.store import CentralStore, Terminal
+from sync.central.terminals import TerminalRegistry
+from sync.central.updates import UpdateService
+from sync.envelope import WIRE_VERSION
+
+MAX_BATCH_BYTES = 16 << 20
+NDJSON = "application/x-ndjson"
+ERRORS = {status: {"model": ErrorBody} for status in (400, 403, 404, 409, 413, 415)}
+AUTH_ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 404)}
+TerminalId = Annotated[str, Header(alias="X-Terminal-Id", max_length=16, description="T-<county>-<serial>")]
+TerminalTime = Annotated[str, Header(alias="X-Terminal-Time", max_length=12, description="unix seconds")]
+TerminalSignature = Annotated[
+    str,
+    Header(
+        alias="X-Terminal-Signature",
+        max_length=128,
+        description="base64 Ed25519 over the request context, method, path, terminal id and time",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the handlers work with, made once per process (`create_app`)."""
+
+    store: CentralStore
+    terminals: TerminalRegistry
+    ingest: IngestService
+    updates: UpdateService
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+async def authenticated_terminal(
+    request: Request,
+    services: ServicesDep,
+    terminal_id: TerminalId,
+    timestamp: TerminalTime,
+    signature: TerminalSignature,
+) -> Terminal:
+    """The enrolled, active terminal that signed this request (its method, path and time)."""
+    return await run_in_threadpool(
+        services.terminals.authenticate, terminal_id, timestamp, signature, request.method, request.url.path
+    )
+
+
+AuthenticatedTerminal = Annotated[Terminal, Depends(authenticated_terminal)]
+
+health = APIRouter(prefix="/v1", tags=["health"])
+enrollment = APIRouter(prefix="/v1", tags=["enrollment"])
+envelopes = APIRouter(prefix="/v1", tags=["envelopes"])
+updates = APIRouter(prefix="/v1", tags=["updates"])
+ROUTERS = (health, enrollment, envelopes, updates)
+
+
+@health.get("/health", response_model=Health)
+async def service_health(services: ServicesDep) -> Health:
+    return Health(status="ok", wire_version=WIRE_VERSION, store=services.store.dialect)
+
+
+@enrollment.post("/enroll", response_model=EnrollResponse, responses=ERRORS)
+async def enroll(request: EnrollRequest, services: ServicesDep) -> dict:
+    """Register a terminal's public key with a one-time code issued by `kiosk-central enroll-code`."""
+    return await run_in_threadpool(
+        services.terminals.enroll, request.terminal_id, request.public_key, request.code, request.sig
+    )
+
+
+@envelopes.post(
+    "/envelopes",
+    response_model=IngestResponse,
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": f"Up to {MAX_BATCH_ENVELOPES} envelopes, one per line, as written by the terminal "
+            f"(at most {MAX_BATCH_BYTES} bytes in all).",
+            "content": {NDJSON: {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def ingest(request: Request, services: ServicesDep) -> dict:
+    """Store a batch of envelopes; each gets a signed receipt or a refusal with its code.
+    Re-sending an envelope is safe: it gets the receipt it got the first time."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != NDJSON:
+        raise CentralError("unsupported_media_type", f"send envelopes as {NDJSON}, one per line", 415)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BATCH_BYTES:
+            raise CentralError("oversize", f"a batch is at most {MAX_BATCH_BYTES} bytes", 413)
+    wires = [line for line in bytes(body).split(b"\n") if line.strip()]  # an empty batch: no results
+    outcomes = await run_in_threadpool(services.ingest.ingest, wires)
+    return {"results": [outcome.as_dict() for outcome in outcomes]}
+
+
+@updates.get("/updates", response_model=UpdateList, responses=AUTH_ERRORS)
+async def list_updates(terminal: AuthenticatedTerminal, services: ServicesDep) -> dict:
+    """The newest config, blocklist, roster and model update addressed to the signing terminal."""
+    latest = await run_in_threadpool(services.updates.latest_for, terminal)
+    return {"updates": [item.as_dict() for item in latest]}
+
+
+@updates.get(
+    "/updates/{kind}/{version}",
+    responses={**AUTH_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    response_class=Response,
+)
+async def get_update(
+    kind: Annotated[UpdateKind, PathParam()],
+    version: Annotated[int, PathParam(ge=1, lt=2**53)],
+    terminal: AuthenticatedTerminal,
+    services: ServicesDep,
+) -> Response:
+    """One signed update, byte for byte (see sync/PROTOCOL.md section 8 for its layout)."""
+    body = await run_in_threadpool(services.updates.body_for, terminal, kind, version)
+    return Response(body, media_type="application/octet-stream")

@@ -1,0 +1,74 @@
+"""The central service's request and response bodies, as the OpenAPI document shows them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from sync.update import KINDS
+
+UpdateKind = Literal[KINDS]  # type: ignore[valid-type]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable protocol error code, e.g. bad_signature")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ReceiptBody(BaseModel):
+    envelope_id: str
+    terminal_id: str
+    seq: int
+    envelope_sha256: str
+    stored_at: str
+    sig: str = Field(description="base64 Ed25519 signature by a central signing key")
+
+
+class EnvelopeResult(BaseModel):
+    status: Literal["stored", "duplicate", "refused"]
+    envelope_id: str | None
+    receipt: ReceiptBody | None = None
+    error: ErrorDetail | None = None
+
+
+class IngestResponse(BaseModel):
+    results: list[EnvelopeResult] = Field(description="one per envelope line, in order")
+
+
+class EnrollRequest(BaseModel):
+    terminal_id: str = Field(pattern=r"^T-\d{6}-\d{4}$")
+    public_key: str = Field(max_length=64, description="base64 of the terminal's 32-byte Ed25519 public key")
+    code: str = Field(max_length=64, description="the one-time enrollment code")
+    sig: str = Field(max_length=128, description="base64 Ed25519 signature over the request by that key")
+
+
+class EnrollResponse(BaseModel):
+    terminal_id: str
+    county: str
+    status: str
+    enrolled_at: str | None
+    sig: str
+
+
+class UpdateInfo(BaseModel):
+    kind: UpdateKind
+    version: int
+    audience: list[str]
+    issued_at: str
+    sha256: str = Field(description="SHA-256 of the update's bytes")
+    size: int
+
+
+class UpdateList(BaseModel):
+    updates: list[UpdateInfo] = Field(description="the newest update of each kind addressed to this terminal")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    wire_version: int
+    store: str
