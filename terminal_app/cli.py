@@ -81,7 +81,12 @@ class KioskCommands(click.Group):
             except ImportError:  # declared, but its package is gone: say what to install, as below
                 pass
         if name in NOT_INSTALLED:
-            return click.Command(name, callback=lambda: _fail(NOT_INSTALLED[name]), help=NOT_INSTALLED[name])
+            return click.Command(
+                name,
+                callback=lambda: _fail(NOT_INSTALLED[name]),
+                help=NOT_INSTALLED[name],
+                context_settings={"ignore_unknown_options": True, "allow_extra_args": True},  # whatever it was given
+            )
         return None
 
 

@@ -22,6 +22,13 @@ from tests.servers import CentralProcess, TempPostgres
 TODAY = date(2026, 11, 25)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test not marked integration or e2e is a unit test (`pytest -m unit`)."""
+    for item in items:
+        if not any(item.get_closest_marker(tier) for tier in ("integration", "e2e")):
+            item.add_marker(pytest.mark.unit)
+
+
 class StepClock:
     """A clock the test moves by hand, so timeouts are exercised without sleeping."""
 
@@ -102,9 +109,10 @@ def postgres():
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def central_db(request, tmp_path: Path) -> str:
-    """The central store, once on SQLite (a file) and once on PostgreSQL (a fresh database)."""
+    """The central store, once on SQLite (a file) and once on PostgreSQL (a fresh database; in
+    every full run, not in the developer loop)."""
     if request.param == "sqlite":
         return str(tmp_path / "central.sqlite")
     return request.getfixturevalue("postgres").new_database()

@@ -17,6 +17,8 @@ from terminal_app.core.kiosk import Kiosk
 from tests.servers import ROOT
 from tests.test_sync import assert_exactly_once, outbox_wires, queue
 
+pytestmark = pytest.mark.integration  # servers on loopback, PostgreSQL or child processes
+
 TERMINAL = "T-422801-0001"
 
 
@@ -53,6 +55,7 @@ def enrolled(tmp_path, central, central_db):
     kiosk.close()
 
 
+@pytest.mark.slow
 def test_usb_round_trip_delivers_each_envelope_once_even_if_imported_twice(
     enrolled, tmp_path, central_db, central_key_file
 ):

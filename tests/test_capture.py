@@ -93,6 +93,7 @@ def test_synthetic_cards_are_consistent_and_repeatable():
 # --- reading ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_both_sides_of_clean_cards_are_read_and_a_misread_checkable_field_is_flagged():
     exact = 0
     for card in CARDS:
@@ -109,6 +110,7 @@ def test_both_sides_of_clean_cards_are_read_and_a_misread_checkable_field_is_fla
     assert exact >= 2 * len(CARDS) - 2, exact  # rare ethnic-group characters (畲, 傈僳) may be misread
 
 
+@pytest.mark.slow
 def test_a_card_upside_down_or_photographed_at_an_angle_is_found_and_read():
     card = CARDS[1]
     upside_down = read_card(cv2.rotate(bgr(draw_front(card)), cv2.ROTATE_180), today=TODAY)
@@ -120,6 +122,7 @@ def test_a_card_upside_down_or_photographed_at_an_angle_is_found_and_read():
     assert back.side == "back" and back.fields == card.expected_fields("back")
 
 
+@pytest.mark.slow
 def test_a_wrong_check_character_is_never_accepted():
     card = dataclasses.replace(CARDS[2], id_number=corrupt_check_character(CARDS[2].id_number))
     for image in (bgr(draw_front(card)), cv2.rotate(bgr(draw_front(card)), cv2.ROTATE_180)):
@@ -237,6 +240,7 @@ def test_photographs_are_repeatable_and_each_level_is_harder():
     assert photograph(card, LEVELS["hard"], seed=3).shape == (720, 1280, 3)
 
 
+@pytest.mark.slow
 def test_no_level_of_degradation_gets_a_wrong_number_accepted():
     """Whatever the photo, a reading reported valid carries the card's own number; the mild level
     is read whole for most cards."""
@@ -313,6 +317,7 @@ class LosingSexValue:
         return self.engine.word_scores(line_bgr, words)
 
 
+@pytest.mark.slow
 def test_a_lone_sex_character_the_detector_missed_is_read_by_scoring_its_row():
     """The row holds one character's ink, and the printed sex scores far ahead of the other; a
     row with no ink stays unread."""
@@ -330,6 +335,7 @@ def test_a_lone_sex_character_the_detector_missed_is_read_by_scoring_its_row():
     assert blank.quality["sex_by_names"] is False
 
 
+@pytest.mark.slow
 def test_glare_over_the_end_of_an_address_row_another_follows_is_refused():
     """The address wraps when its row is full, so a first row read short of its right end lost
     characters there, though the address was read to its 号 (medium capture card 44: 云安乡 for

@@ -194,6 +194,7 @@ def test_a_photocopy_read_as_one_image_is_never_valid():
 # --- capture ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_both_sides_are_captured_from_the_stream_and_handed_over_as_the_cards_fields(both_sides):
     capture = IdCardCapture(FrameListSource(both_sides), TODAY)
     fields = capture.read_card()
@@ -259,6 +260,7 @@ def test_fields_under_glare_in_one_frame_are_taken_from_the_frames_that_read_the
     assert taken.quality["readings_combined"] == 3
 
 
+@pytest.mark.slow
 def test_told_of_glare_the_person_tilts_the_card_and_then_it_is_read():
     card = make_cards(6, seed=11, today=TODAY, county="422801")[0]
     sides = [bgr(draw_front(card)), bgr(draw_back(card))]
@@ -282,6 +284,7 @@ def test_told_of_glare_the_person_tilts_the_card_and_then_it_is_read():
     assert heard == [code for side in capture.sides for code in side.instructions]  # every instruction shown
 
 
+@pytest.mark.slow
 def test_told_to_turn_the_card_over_the_person_turns_it():
     """A person who shows the back first: the front's capture reads the back and says to turn
     the card over, they show the front; once it is read the screen says to turn it over again,
@@ -304,6 +307,7 @@ def test_told_to_turn_the_card_over_the_person_turns_it():
     assert capture.sides[1].instructions[0] == "turn_over"  # the front read: told to show the back
 
 
+@pytest.mark.slow
 def test_a_card_turned_over_in_place_is_seen_by_its_other_side():
     """Turned over without leaving the picture or moving much (no "hold still" between): the
     capture asked for the back sees the front, says so, and reads the back once the card looks
@@ -340,6 +344,7 @@ def test_a_missing_camera_makes_the_capture_unavailable(tmp_path):
         IdCardCapture(camera, TODAY, timeout_s=0.2).read_card()
 
 
+@pytest.mark.slow
 def test_one_unconfirmed_reading_is_taken_from_a_file_but_not_from_a_camera_that_stopped(tmp_path):
     """A single frame that reads well: from a file it is all there is, so it is taken; from a
     camera that stopped giving frames it is not, since nothing confirmed it and the person can
@@ -354,6 +359,7 @@ def test_one_unconfirmed_reading_is_taken_from_a_file_but_not_from_a_camera_that
     assert [e.code for e in from_camera.reading.errors] == ["readings_disagree"]
 
 
+@pytest.mark.slow
 def test_cli_idcard_capture_reads_a_folder_of_frames_and_refuses_a_corrupt_video(tmp_path, both_sides):
     folder = tmp_path / "frames"
     folder.mkdir()
@@ -370,6 +376,7 @@ def test_cli_idcard_capture_reads_a_folder_of_frames_and_refuses_a_corrupt_video
     assert result.exit_code == 2 and "no_frames" in result.output
 
 
+@pytest.mark.slow
 def test_a_hold_that_fails_the_same_way_is_placed_again_not_read_to_the_end():
     """A thumb over the number: every frame of that hold reads the front without it. After two
     such reads the capture asks for the card to be placed again and waits for it to be moved,
@@ -413,6 +420,7 @@ def test_a_glare_spot_over_the_card_edge_does_not_bend_its_outline():
         assert np.abs(found.quad - drawn).max() < 12, (index, found.quad, drawn)
 
 
+@pytest.mark.slow
 def test_a_line_on_the_counter_touching_the_card_does_not_pull_its_corner_out():
     """A line on the counter that touches the card joins the card's edges into one outline whose
     hull reaches out to the line's end (medium card 44 held still: every other frame's corner

@@ -17,6 +17,8 @@ from sync.envelope import enrollment_request_bytes
 from sync.keys import public_b64
 from terminal_app.core.outbox import Sealer
 
+pytestmark = pytest.mark.integration  # servers on loopback, PostgreSQL or child processes
+
 TERMINAL = "T-422801-0007"
 
 

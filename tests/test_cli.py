@@ -13,6 +13,8 @@ import pytest
 
 from .conftest import id_number
 
+pytestmark = pytest.mark.e2e  # the whole product: ./run test runs it, the developer loop does not
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -17,6 +17,8 @@ from tests.servers import CentralProcess
 from tests.test_flow import CARD, CONSENT, FORM, LIVE
 from tests.test_sync import enrolled_kiosk
 
+pytestmark = pytest.mark.e2e  # the whole product: ./run test runs it, the developer loop does not
+
 SECONDS = float(os.environ.get("KIOSK_CONCURRENCY_SECONDS", "90"))  # the issue asks for minutes: raise it to soak
 
 

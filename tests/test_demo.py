@@ -27,6 +27,8 @@ from kiosk_demo.applicants import (
 from kiosk_demo.report import format_report
 from kiosk_demo.run import EXPORT, DemoRefused, run_demo
 
+pytestmark = pytest.mark.e2e  # the whole product: ./run test runs it, the developer loop does not
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 11
 
@@ -60,8 +62,10 @@ def plain_text_hits(root: Path, count: int) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
+    """One demo run the tests share (a whole run takes minutes on 2 cores): ten applicants, the
+    link down for the first three."""
     root = tmp_path_factory.mktemp("demo")
-    return run_demo(10, SEED, root)
+    return run_demo(10, SEED, root, offline_first=3)
 
 
 def test_every_applicant_goes_through_and_what_arrived_is_what_was_entered(demo_run):
@@ -83,7 +87,8 @@ def test_every_applicant_goes_through_and_what_arrived_is_what_was_entered(demo_
     assert blocked.decision == "decline" and blocked.application_id
     assert any(reason.startswith("fraud.blocklisted_id") for reason in blocked.reasons)
     genuine = [row for row in report.rows if row.scenario == "genuine" and row.application_id]
-    assert len(genuine) == 5 and all(row.liveness.startswith("ok") and row.sync == "sent 1" for row in genuine)
+    assert len(genuine) == 5 and all(row.liveness.startswith("ok") for row in genuine)
+    assert all(row.sync == "sent 1" for row in genuine if row.index > 4)  # the link is back from the fourth
     approved = [row for row in report.rows if row.decision == "approve"]
     assert approved and all("CNY" in row.offer for row in approved)
     text = format_report(report)
@@ -116,15 +121,14 @@ def test_an_application_altered_or_lost_after_arrival_fails_the_demo(demo_run, t
     assert again.summary["missing"] == [rows[dropped["application"]["application_id"]]]
 
 
-def test_with_the_link_down_applications_queue_and_drain_when_it_is_back(tmp_path):
-    report = run_demo(4, SEED, tmp_path / "demo", offline_first=3)
-    assert report.ok, report.problems
-    syncs = [row.sync for row in report.rows]
+def test_with_the_link_down_applications_queue_and_drain_when_it_is_back(demo_run):
+    assert demo_run.ok, demo_run.problems
+    syncs = [row.sync for row in demo_run.rows]
     assert syncs[0] == "link down: unreachable, 1 queued"
     assert syncs[1] == "link down: unreachable, 2 queued"
     assert syncs[2] == "link down: unreachable, 2 queued"  # the bad number: nothing new to queue
     assert syncs[3] == "sent 3"
-    assert report.summary["arrived_intact"] == 3
+    assert demo_run.summary["queued_after_sync"] == 0
 
 
 def test_a_kiosk_killed_mid_run_loses_nothing_and_wipes_the_half_done_session(tmp_path):

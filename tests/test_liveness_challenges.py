@@ -22,6 +22,7 @@ def run(frames: list[np.ndarray], kinds: list[Kind], thresholds: ChallengeThresh
     return challenge
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sf.PEOPLE)
 @pytest.mark.parametrize("kinds", [["blink", "turn_left"], ["turn_right", "open_mouth"], ["nod", "blink"]])
 def test_each_challenge_done_passes_with_its_time(name, kinds):

@@ -48,6 +48,7 @@ def check(frames, kinds, portrait=None):
     return run_check(FrameListSource(frames), [Kind(k) for k in kinds], portrait=portrait, settings=SETTINGS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sf.PEOPLE)
 def test_the_person_on_the_card_passes_and_someone_else_does_not(name):
     kinds = ["blink", "turn_left"]
@@ -68,6 +69,7 @@ def test_the_person_on_the_card_passes_and_someone_else_does_not(name):
     assert impostor.face_match.score < SETTINGS.face_match_min
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [21, 22, 23])
 @pytest.mark.parametrize("name", sf.PEOPLE)
 def test_live_sequences_are_not_taken_for_spoofs(name, seed):
@@ -77,6 +79,7 @@ def test_live_sequences_are_not_taken_for_spoofs(name, seed):
     assert report.spoof_score <= 0.2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sf.PEOPLE)
 def test_a_video_replayed_on_a_phone_does_the_challenges_and_is_still_refused(name):
     kinds = ["blink", "turn_left"]
@@ -86,6 +89,7 @@ def test_a_video_replayed_on_a_phone_does_the_challenges_and_is_still_refused(na
     assert report.spoof_score > SETTINGS.spoof_max and report.spoof_cues.border == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sf.PEOPLE)
 def test_a_printed_photo_tilted_to_fake_the_turn_is_refused(name):
     report = check(ss.printed_photo(name, seed=41), ["turn_left", "nod"], card_photo(name, seed=4))
@@ -99,6 +103,7 @@ def test_a_still_picture_fed_as_the_camera_is_refused():
     assert report.spoof_cues.frozen == 1.0 and report.spoof_cues.border == 0.0
 
 
+@pytest.mark.slow
 def test_bad_input_gets_its_own_reason_and_never_passes():
     base = sf.base_frame("astronaut")
     dark = [sf.camera_noise((base * 0.08).astype(np.uint8), i) for i in range(20)]
@@ -150,6 +155,7 @@ def _write_folder(folder: Path, frames: list[np.ndarray]) -> None:
         cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
 
 
+@pytest.mark.slow
 def test_kiosk_liveness_run_prints_the_report_and_exits_by_outcome(tmp_path):
     kinds = ["open_mouth", "turn_right"]
     _write_folder(tmp_path / "live", sf.challenge_frames("astronaut", kinds, seed=8))
@@ -183,6 +189,7 @@ def test_kiosk_liveness_run_prints_the_report_and_exits_by_outcome(tmp_path):
     assert wrong.returncode == 2 and "smile" not in wrong.stdout and "turn_left" in wrong.stderr
 
 
+@pytest.mark.slow
 def test_the_kiosk_engine_feeds_the_flow_a_result_it_can_decide_on():
     config = load_config(None).liveness
     kinds = [str(k) for k in draw_challenges(5, config.challenges)]

@@ -26,6 +26,7 @@ def exported(tmp_path_factory):
     return models, card, out
 
 
+@pytest.mark.slow
 def test_onnx_matches_the_native_models_on_every_row(exported):
     models, card, out = exported
     for data in (models.test, models.train):
@@ -35,6 +36,7 @@ def test_onnx_matches_the_native_models_on_every_row(exported):
         assert exact <= card["parity_max_abs_diff"][key] <= 10 * exact, key
 
 
+@pytest.mark.slow
 def test_training_and_export_repeat_byte_for_byte(exported, tmp_path):
     _, card, out = exported
     _, again = export(tmp_path, card["model_version"], card["trained_at"])

@@ -7,6 +7,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 import schemathesis
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from hypothesis import HealthCheck, settings
@@ -14,6 +15,8 @@ from hypothesis import strategies as st
 
 from sync.central.app import create_app
 from sync.central.store import CentralStore
+
+pytestmark = pytest.mark.integration  # servers on loopback, PostgreSQL or child processes
 
 # Envelope batches: random bytes, lines of random text or JSON, lines cut out of real-looking envelopes.
 _lines = st.one_of(
@@ -29,6 +32,7 @@ _store = CentralStore(str(Path(tempfile.mkdtemp(prefix="kiosk-fuzz-")) / "centra
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(_store, ed25519.Ed25519PrivateKey.generate()))
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_request_makes_the_service_fail(case):

@@ -48,6 +48,7 @@ def session_for(kiosk, applicant: DemoApplicant) -> tuple[ApplicantSession, Held
     return ApplicantSession(kiosk, card, liveness), card
 
 
+@pytest.mark.slow
 def test_a_genuine_applicant_goes_through_every_step_and_is_sealed_as_entered(kiosk, central, applicants):
     applicant = first(applicants, GENUINE)
     session, card = session_for(kiosk, applicant)
@@ -66,6 +67,7 @@ def test_a_genuine_applicant_goes_through_every_step_and_is_sealed_as_entered(ki
     assert opened["liveness"]["face_match_score"] == outcome.liveness.face_match_score
 
 
+@pytest.mark.slow
 def test_a_card_whose_number_fails_its_check_is_refused_on_every_try_and_nothing_is_kept(kiosk, applicants):
     applicant = first(applicants, BAD_NUMBER)
     session, card = session_for(kiosk, applicant)
@@ -77,6 +79,7 @@ def test_a_card_whose_number_fails_its_check_is_refused_on_every_try_and_nothing
     assert kiosk.vault.draft_ids() == [] and kiosk.outbox.queued_ids() == []
 
 
+@pytest.mark.slow
 def test_someone_else_holding_the_card_fails_the_face_match_each_try(kiosk, applicants):
     applicant = first(applicants, IMPOSTOR)
     session, card = session_for(kiosk, applicant)
@@ -117,6 +120,7 @@ class Refusing:
         return LivenessResult(False, 0.9, None, False, reason=self.reason)
 
 
+@pytest.mark.slow
 def test_the_session_can_be_driven_one_step_at_a_time_like_the_screens_do(kiosk, applicants):
     applicant = first(applicants, GENUINE)
     card = HeldUpCard(kiosk, applicant, TODAY)

@@ -82,6 +82,7 @@ def cancel_once_found(driver: SessionDriver, seen: Seen, start) -> tuple[int, fl
     return len(seen.of(CameraFrame)) - frames_before, time.perf_counter() - stopped_at
 
 
+@pytest.mark.slow
 def test_a_whole_application_driven_from_another_thread_with_cancels_mid_capture_and_mid_liveness(
     threaded_kiosk, applicant
 ):

@@ -25,6 +25,8 @@ from terminal_app.core.sync_client import backoff_delay
 from tests.fault_proxy import FaultProxy, Plan
 from tests.servers import ROOT, CentralProcess, free_port
 
+pytestmark = pytest.mark.integration  # servers on loopback, PostgreSQL or child processes
+
 PORTRAIT_AND_FRAME = 30_000  # bytes of image data per application, as base64 in the payload
 
 
@@ -69,6 +71,7 @@ def drain(client, attempts: int = 30):
     raise AssertionError(f"not drained after {attempts} attempts: {report.as_dict()}")
 
 
+@pytest.mark.slow
 def test_enroll_and_sync_deliver_every_envelope_exactly_once(tmp_path, central, central_db, central_server):
     kiosk = enrolled_kiosk(tmp_path / "t", central, central_db, central_server.url)
     sent = queue(kiosk, 70)  # more than one batch
@@ -91,6 +94,7 @@ def test_unreachable_central_keeps_everything_and_says_so(tmp_path, central):
     assert status["last_error"]["code"] == "unreachable" and status["consecutive_failures"] == 1
 
 
+@pytest.mark.slow
 def test_connections_cut_mid_request_and_mid_response_lose_and_duplicate_nothing(
     tmp_path, central, central_db, central_server
 ):
@@ -112,6 +116,7 @@ def test_connections_cut_mid_request_and_mid_response_lose_and_duplicate_nothing
     assert_exactly_once(kiosk, central_db, sent)
 
 
+@pytest.mark.slow
 def test_server_killed_mid_batch_and_restarted(tmp_path, central, central_db, central_key_file):
     server = CentralProcess(central_db, central_key_file).start()
     kiosk = enrolled_kiosk(tmp_path / "t", central, central_db, server.url)

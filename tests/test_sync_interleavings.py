@@ -27,6 +27,8 @@ from tests.fault_proxy import FaultProxy, Plan
 from tests.servers import ROOT, CentralProcess
 from tests.test_sync import drain, outbox_wires
 
+pytestmark = pytest.mark.integration  # servers on loopback, PostgreSQL or child processes
+
 CENTRAL = CentralKeys()
 SERIALS = itertools.count(1000)
 
@@ -76,6 +78,7 @@ def kill_client_mid_sync(config: Path, data_dir: Path, store: CentralStore, afte
     child.wait()
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(operations, min_size=1, max_size=7))
 @example(  # every kind of fault at least once, whatever the random draw

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "packaging"))
 from build_terminal_wheel import build  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e  # the whole product: ./run test runs it, the developer loop does not
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_installed_alone_the_terminal_runs_its_commands_and_names_what_the_demo_
     status = kiosk("status", "--json")
     assert status.returncode == 0, status.stderr
     assert '"terminal_id": "T-422801-0001"' in status.stdout
-    demo = kiosk("demo")
+    demo = kiosk("demo", "--applicants", "3", "--keep", str(tmp_path / "demo"))
     assert demo.returncode == 2 and "not part of a terminal install" in demo.stderr and "Traceback" not in demo.stderr
     central = subprocess.run([python, "-c", "import sync.central"], capture_output=True, text=True, env=env,
                              cwd=tmp_path)  # fmt: skip

@@ -26,6 +26,8 @@ from tests.test_sync import enrolled_kiosk
 
 from .conftest import id_number
 
+pytestmark = pytest.mark.integration  # servers on loopback, PostgreSQL or child processes
+
 RISK = b"[risk]\nfraud_refer = 300\nfraud_decline = 650\ncredit_refer = 540\ncredit_approve = 620\n"
 
 
@@ -248,6 +250,7 @@ def test_sync_fetches_and_applies_the_updates_addressed_to_the_terminal(tmp_path
     assert kiosk.sync_client().sync_once().updates == []  # nothing newer: nothing fetched
 
 
+@pytest.mark.slow
 def test_a_refused_download_is_reported_not_retried_and_the_old_version_stays(
     tmp_path, central, central_db, central_server
 ):

@@ -17,6 +17,8 @@ from sync.envelope import parse
 from terminal_app.core.audit import AuditLog
 from terminal_app.core.vault import Vault
 
+pytestmark = pytest.mark.integration  # servers on loopback, PostgreSQL or child processes
+
 ROUNDS = 12
 
 
