@@ -27,11 +27,12 @@ sys.path.insert(0, str(ROOT))
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519  # noqa: E402
 from timing import median_us  # noqa: E402
 
+from sync import enrollment  # noqa: E402
 from sync.central.ingest import IngestService  # noqa: E402
 from sync.central.store import CentralStore  # noqa: E402
 from sync.central.terminals import TerminalRegistry  # noqa: E402
-from sync.envelope import SUITE, Meta, Receipt, enrollment_request_bytes, parse, seal, verify  # noqa: E402
-from sync.keys import private_pem, public_b64, write_private_file  # noqa: E402
+from sync.envelope import SUITE, Meta, Receipt, parse, seal, verify  # noqa: E402
+from sync.keys import private_pem, write_private_file  # noqa: E402
 from terminal_app.core.kiosk import Kiosk  # noqa: E402
 from tests.conftest import CentralKeys  # noqa: E402
 from tests.servers import CentralProcess, TempPostgres  # noqa: E402
@@ -91,9 +92,8 @@ def ingest_in_process(db: str, central: CentralKeys, wires: list[bytes], termina
     """Ingest in-process (no HTTP) into a fresh store: (wall µs, CPU µs) per envelope."""
     store = CentralStore(db)
     service = IngestService(store, central.signing)
-    code, public = service.terminals.issue_code("T-422801-0001"), public_b64(terminal_key)
-    signature = terminal_key.sign(enrollment_request_bytes("T-422801-0001", public, code))
-    service.terminals.enroll("T-422801-0001", public, code, base64.b64encode(signature).decode())
+    code = service.terminals.issue_code("T-422801-0001")
+    service.terminals.enroll(enrollment.build_request("T-422801-0001", terminal_key, code))
     start, cpu = time.perf_counter(), time.process_time()
     for i in range(0, len(wires), 64):
         service.ingest(wires[i : i + 64])

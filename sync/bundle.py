@@ -23,7 +23,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from sync.envelope import MAX_ENVELOPE_BYTES, Receipt, WireError, _jcs
+from county_common.canonical_json import jcs
+from sync.envelope import MAX_ENVELOPE_BYTES, Receipt, WireError
 from sync.files import write_atomically
 
 BUNDLE_KIND = "outbox-bundle/1"
@@ -54,8 +55,8 @@ def write_outbox_bundle(path: Path, terminal_id: str, wires: list[bytes], key: e
         "kind": BUNDLE_KIND,
         "terminal_id": terminal_id,
     }
-    signature = key.sign(BUNDLE_CONTEXT + _jcs(manifest))
-    trailer = _jcs({"manifest": manifest, "sig": base64.b64encode(signature).decode()})
+    signature = key.sign(BUNDLE_CONTEXT + jcs(manifest))
+    trailer = jcs({"manifest": manifest, "sig": base64.b64encode(signature).decode()})
     write_atomically(path, (line + b"\n" for line in [*wires, trailer]))
 
 
@@ -85,14 +86,14 @@ def read_outbox_bundle(path: Path) -> tuple[OutboxBundle, dict, bytes]:
 
 def verify_bundle(manifest: dict, signature: bytes, terminal_public: ed25519.Ed25519PublicKey) -> None:
     try:
-        terminal_public.verify(signature, BUNDLE_CONTEXT + _jcs(manifest))
+        terminal_public.verify(signature, BUNDLE_CONTEXT + jcs(manifest))
     except InvalidSignature:
         raise WireError("bad_signature", "the bundle manifest is not signed by the terminal's enrolled key") from None
 
 
 def write_receipts(path: Path, results: list[dict]) -> None:
-    header = _jcs({"count": len(results), "kind": RECEIPTS_KIND})
-    write_atomically(path, (line + b"\n" for line in [header, *(_jcs(r) for r in results)]))
+    header = jcs({"count": len(results), "kind": RECEIPTS_KIND})
+    write_atomically(path, (line + b"\n" for line in [header, *(jcs(r) for r in results)]))
 
 
 def read_receipts(path: Path) -> list[Receipt]:

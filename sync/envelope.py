@@ -24,6 +24,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
+from county_common.canonical_json import jcs
+
 WIRE_VERSION = 1
 MAX_ENVELOPE_BYTES = 1 << 20  # 1 MiB: fields + portrait + one key frame fit with room to spare
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
@@ -41,12 +43,6 @@ _PATTERNS = {
     "schema": r"[a-z_]{1,32}/\d{1,4}",
     "terminal_id": r"T-\d{6}-\d{4}",
 }
-
-
-def _jcs(value: dict) -> bytes:
-    """RFC 8785 canonical JSON for the values this protocol uses (ASCII text, small integers,
-    nested objects of those): keys sorted, no whitespace."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 class WireError(Exception):
@@ -72,7 +68,7 @@ class Meta:
     def canonical(self) -> bytes:
         """RFC 8785 (JCS) form. Every value is ASCII text or a small integer, so JCS reduces
         to: keys sorted, no whitespace."""
-        return _jcs(self.as_dict())
+        return jcs(self.as_dict())
 
     def as_dict(self) -> dict:
         return {key: getattr(self, key) for key in META_KEYS}
@@ -121,7 +117,7 @@ def seal(
     canonical = meta.canonical()
     sealed = SUITE.encrypt(plaintext, central_public, info=SEAL_CONTEXT + canonical)
     signature = terminal_key.sign(_signed_bytes(canonical, sealed))
-    wire = _jcs(
+    wire = jcs(
         {
             "v": WIRE_VERSION,
             "meta": meta.as_dict(),
@@ -195,7 +191,7 @@ class Receipt:
 
     def _signed(self) -> bytes:
         body = {k: getattr(self, k) for k in ("envelope_id", "envelope_sha256", "seq", "stored_at", "terminal_id")}
-        return RECEIPT_CONTEXT + _jcs(body)
+        return RECEIPT_CONTEXT + jcs(body)
 
     def signed_by(self, key: ed25519.Ed25519PrivateKey) -> Receipt:
         return Receipt(**{**self.__dict__, "signature": key.sign(self._signed())})
@@ -242,15 +238,15 @@ class Receipt:
 
 def enrollment_request_bytes(terminal_id: str, public_key: str, code: str) -> bytes:
     """What a terminal signs when it enrolls: proof that it holds the key it registers."""
-    return ENROLL_CONTEXT + _jcs({"code": code, "public_key": public_key, "terminal_id": terminal_id})
+    return ENROLL_CONTEXT + jcs({"code": code, "public_key": public_key, "terminal_id": terminal_id})
 
 
 def enrollment_answer_bytes(terminal_id: str, county: str, status: str, enrolled_at: str | None) -> bytes:
     """What the central service signs in its answer, so the terminal knows it enrolled with the real one."""
     body = {"county": county, "enrolled_at": enrolled_at, "status": status, "terminal_id": terminal_id}
-    return ENROLL_CONTEXT + _jcs(body)
+    return ENROLL_CONTEXT + jcs(body)
 
 
 def terminal_request_bytes(method: str, path: str, terminal_id: str, timestamp: int) -> bytes:
     """What a terminal signs to fetch its updates: the request line and the time (unix seconds)."""
-    return REQUEST_CONTEXT + _jcs({"method": method, "path": path, "terminal_id": terminal_id, "time": timestamp})
+    return REQUEST_CONTEXT + jcs({"method": method, "path": path, "terminal_id": terminal_id, "time": timestamp})

@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from sync.envelope import WireError, _jcs
+from county_common.canonical_json import jcs
+from sync.envelope import WireError
 
 MAGIC = b"county-terminal-update/1\n"
 UPDATE_CONTEXT = b"county-terminal/update/v1\x00"
@@ -55,7 +56,7 @@ class Update:
         return "*" in self.audience or terminal_id in self.audience or county in self.audience
 
     def verify(self, central_keys: list[ed25519.Ed25519PublicKey]) -> None:
-        signed = UPDATE_CONTEXT + _jcs(self.manifest)
+        signed = UPDATE_CONTEXT + jcs(self.manifest)
         for key in central_keys:
             try:
                 key.verify(self.signature, signed)
@@ -89,8 +90,8 @@ def build_update(
         "version": version,
     }
     _check_manifest(manifest)  # never sign what a terminal would refuse
-    signature = key.sign(UPDATE_CONTEXT + _jcs(manifest))
-    header = _jcs({"manifest": manifest, "sig": base64.b64encode(signature).decode()})
+    signature = key.sign(UPDATE_CONTEXT + jcs(manifest))
+    header = jcs({"manifest": manifest, "sig": base64.b64encode(signature).decode()})
     return b"".join([MAGIC, header, b"\n", *files.values()])
 
 

@@ -9,12 +9,11 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from sync import enrollment
 from sync.central.backoffice import export_applications
 from sync.central.errors import CentralError
 from sync.central.ingest import IngestService
 from sync.central.store import CentralStore
-from sync.envelope import enrollment_request_bytes
-from sync.keys import public_b64
 from terminal_app.core.outbox import Sealer
 
 pytestmark = pytest.mark.integration  # servers on loopback, PostgreSQL or child processes
@@ -38,9 +37,8 @@ class Terminal:
         return self.sealer.seal(seq, body, "application/1").wire
 
     def enroll(self, service: IngestService, code: str) -> dict:
-        public = public_b64(self.key)
-        signature = self.key.sign(enrollment_request_bytes(self.sealer.terminal_id, public, code))
-        return service.terminals.enroll(self.sealer.terminal_id, public, code, base64.b64encode(signature).decode())
+        """Enrollment version 2, as the kiosk sends it."""
+        return service.terminals.enroll(enrollment.build_request(self.sealer.terminal_id, self.key, code))
 
 
 @pytest.fixture
@@ -84,8 +82,10 @@ def test_expired_code_and_forged_enrollment_are_refused(service, central):
     with pytest.raises(CentralError) as expired:
         Terminal(central).enroll(service, code)
     forger = Terminal(central)
+    unsigned = base64.b64encode(bytes(64)).decode()
+    forged_request = enrollment.build_request(TERMINAL, forger.key, code) | {"sig": unsigned}
     with pytest.raises(CentralError) as forged:
-        service.terminals.enroll(TERMINAL, public_b64(forger.key), code, base64.b64encode(b"\0" * 64).decode())
+        service.terminals.enroll(forged_request)
     assert (expired.value.code, forged.value.code) == ("code_expired", "bad_signature")
 
 

@@ -23,11 +23,15 @@ from sync.keys import load_private_key
 
 DB_ENV = "KIOSK_CENTRAL_DB"
 SIGNING_KEY_ENV = "KIOSK_CENTRAL_SIGNING_KEY"
+ACCEPT_V1_ENROLLMENT_ENV = "KIOSK_CENTRAL_ACCEPT_V1_ENROLLMENT"  # "1": terminals not yet updated may enrol with v1
 HTTP_CODES = {400: "malformed", 404: "not_found", 405: "method_not_allowed"}
 
 
-def create_app(store: CentralStore, signing_key: ed25519.Ed25519PrivateKey) -> FastAPI:
+def create_app(
+    store: CentralStore, signing_key: ed25519.Ed25519PrivateKey, *, accept_v1_enrollment: bool = False
+) -> FastAPI:
     ingest = IngestService(store, signing_key)
+    ingest.terminals.accept_v1_enrollment = accept_v1_enrollment
     app = FastAPI(
         title="County terminal central sync service",
         version=str(WIRE_VERSION),
@@ -63,4 +67,5 @@ def app_from_env() -> FastAPI:
     """For `uvicorn --factory` with several workers: the store and key come from the environment."""
     key = load_private_key(Path(os.environ[SIGNING_KEY_ENV]), ed25519.Ed25519PrivateKey)
     assert isinstance(key, ed25519.Ed25519PrivateKey)
-    return create_app(CentralStore(os.environ[DB_ENV]), key)
+    accept_v1 = os.environ.get(ACCEPT_V1_ENROLLMENT_ENV) == "1"
+    return create_app(CentralStore(os.environ[DB_ENV]), key, accept_v1_enrollment=accept_v1)

@@ -26,9 +26,17 @@ class CentralProcess:
     output goes to `log` when given (appended), else is dropped."""
 
     def __init__(
-        self, db: str, signing_key: Path, *, port: int | None = None, workers: int = 1, log: Path | None = None
+        self,
+        db: str,
+        signing_key: Path,
+        *,
+        port: int | None = None,
+        workers: int = 1,
+        log: Path | None = None,
+        options: tuple[str, ...] = (),
     ):
         self.db, self.signing_key, self.workers, self.log = db, signing_key, workers, log
+        self.options = options  # more `kiosk-central serve` options, e.g. --accept-v1-enrollment
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -48,6 +56,7 @@ class CentralProcess:
             str(self.port),
             "--workers",
             str(self.workers),
+            *self.options,
         ]
         if self.log is not None:
             self.log.parent.mkdir(parents=True, exist_ok=True)

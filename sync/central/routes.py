@@ -88,12 +88,11 @@ async def service_health(services: ServicesDep) -> Health:
     return Health(status="ok", wire_version=WIRE_VERSION, store=services.store.dialect)
 
 
-@enrollment.post("/enroll", response_model=EnrollResponse, responses=ERRORS)
+@enrollment.post("/enroll", response_model=EnrollResponse, response_model_exclude_none=True, responses=ERRORS)
 async def enroll(request: EnrollRequest, services: ServicesDep) -> dict:
-    """Register a terminal's public key with a one-time code issued by `kiosk-central enroll-code`."""
-    return await run_in_threadpool(
-        services.terminals.enroll, request.terminal_id, request.public_key, request.code, request.sig
-    )
+    """Register a terminal's public key, proving knowledge of a one-time code issued by
+    `kiosk-central enroll-code` without sending it (version 2)."""
+    return await run_in_threadpool(services.terminals.enroll, request.model_dump(exclude_unset=True))
 
 
 @envelopes.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from sync.update import KINDS
 
@@ -41,17 +41,25 @@ class IngestResponse(BaseModel):
 
 
 class EnrollRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    v: StrictInt | None = Field(default=None, description="2 (absent: version 1, accepted only where configured)")
     terminal_id: str = Field(pattern=r"^T-\d{6}-\d{4}$")
     public_key: str = Field(max_length=64, description="base64 of the terminal's 32-byte Ed25519 public key")
-    code: str = Field(max_length=64, description="the one-time enrollment code")
+    nonce: str | None = Field(default=None, max_length=64, description="v2: base64 of 16 fresh random bytes")
+    proof: str | None = Field(default=None, max_length=64, description="v2: base64 HMAC-SHA256 under the code's digest")
+    code: str | None = Field(default=None, max_length=64, description="v1 only: the one-time code, in clear")
     sig: str = Field(max_length=128, description="base64 Ed25519 signature over the request by that key")
 
 
 class EnrollResponse(BaseModel):
+    v: int | None = None
     terminal_id: str
     county: str
     status: str
     enrolled_at: str | None
+    public_key: str | None = Field(default=None, description="v2: the key enrolled, signed over")
+    nonce: str | None = Field(default=None, description="v2: the request's nonce, signed over")
     sig: str
 
 

@@ -218,13 +218,16 @@ class CentralStore:
             )
         )
 
-    def enrollment_code(self, conn: Connection, code_sha256: str) -> EnrollmentCode | None:
-        row = conn.execute(
-            sa.select(enrollment_codes.c.terminal_id, enrollment_codes.c.expires_at, enrollment_codes.c.used_at).where(
-                enrollment_codes.c.code_sha256 == code_sha256
-            )
-        ).first()
-        return EnrollmentCode(**row._mapping) if row else None
+    def enrollment_codes_for(self, conn: Connection, terminal_id: str) -> dict[str, EnrollmentCode]:
+        """Every code issued for `terminal_id`, by its SHA-256."""
+        query = sa.select(
+            enrollment_codes.c.code_sha256,
+            enrollment_codes.c.terminal_id,
+            enrollment_codes.c.expires_at,
+            enrollment_codes.c.used_at,
+        ).where(enrollment_codes.c.terminal_id == terminal_id)
+        rows = conn.execute(query)
+        return {row.code_sha256: EnrollmentCode(row.terminal_id, row.expires_at, row.used_at) for row in rows}
 
     def use_enrollment_code(self, conn: Connection, code_sha256: str, used_at: str) -> None:
         conn.execute(

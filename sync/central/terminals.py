@@ -5,15 +5,17 @@ The ingest and update services ask it whether a terminal may be served and for i
 from __future__ import annotations
 
 import base64
-import hashlib
+import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from sync import enrollment
 from sync.central.errors import CentralError
 from sync.central.store import CentralStore, Terminal, now_iso
 from sync.envelope import MAX_CLOCK_SKEW_S, enrollment_answer_bytes, enrollment_request_bytes, terminal_request_bytes
@@ -21,10 +23,6 @@ from sync.keys import KeyFileError, ed25519_public
 
 TERMINAL_ID = re.compile(r"T-(\d{6})-\d{4}")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over a phone line
-
-
-def normalise_code(code: str) -> str:
-    return re.sub(r"[\s-]", "", code).upper()
 
 
 def refusal(terminal_id: str, terminal: Terminal | None) -> CentralError | None:
@@ -41,9 +39,16 @@ def refusal(terminal_id: str, terminal: Terminal | None) -> CentralError | None:
 class TerminalRegistry:
     """`signing_key` signs enrollment answers; administrators' commands (codes, revoke) need none."""
 
-    def __init__(self, store: CentralStore, signing_key: ed25519.Ed25519PrivateKey | None = None):
+    def __init__(
+        self,
+        store: CentralStore,
+        signing_key: ed25519.Ed25519PrivateKey | None = None,
+        *,
+        accept_v1_enrollment: bool = False,
+    ):
         self.store = store
         self.signing_key = signing_key
+        self.accept_v1_enrollment = accept_v1_enrollment  # terminals not yet updated: off unless configured
         self._keys: dict[str, ed25519.Ed25519PublicKey] = {}
 
     def serving(self, terminal_id: str) -> tuple[Terminal, ed25519.Ed25519PublicKey]:
@@ -73,32 +78,71 @@ class TerminalRegistry:
                 )
             if not existing:
                 self.store.add_pending_terminal(conn, terminal_id, match.group(1))
-            self.store.add_enrollment_code(conn, hashlib.sha256(code.encode()).hexdigest(), terminal_id, expires_at)
+            self.store.add_enrollment_code(conn, enrollment.code_digest(code), terminal_id, expires_at)
         return "-".join(code[i : i + 4] for i in range(0, 16, 4))
 
-    def enroll(self, terminal_id: str, public_key: str, code: str, signature: str) -> dict:
-        """Register a terminal's public key with a one-time code; the terminal proves it holds the
-        private key by signing the request. Repeating a successful enrollment is harmless."""
+    def enroll(self, request: dict) -> dict:
+        """Register a terminal's public key (POST /v1/enroll, sync/PROTOCOL.md section 5). Version 2:
+        the terminal proves it knows a one-time code issued for it without sending it, and signs the
+        request with the key it registers; the answer is signed over that key and the request's
+        nonce. Version 1 (the code in clear, an answer that names no key) only where the service
+        is configured to accept it. Repeating a successful enrollment is harmless."""
+        version = request.get("v")
+        if version == enrollment.VERSION and type(version) is int:
+            return self._enroll_v2(request)
+        if "v" not in request and self.accept_v1_enrollment:
+            return self._enroll_v1(request)
+        raise CentralError(
+            "unsupported_version", f"enrollment is version {enrollment.VERSION} here (\"v\": {enrollment.VERSION})"
+        )
+
+    def _enroll_v2(self, request: dict) -> dict:
+        terminal_id, public_key = str(request["terminal_id"]), str(request["public_key"])
+        nonce, proof = str(request.get("nonce") or ""), str(request.get("proof") or "")
+        signed = enrollment.request_signed_bytes(terminal_id, public_key, nonce, proof)
+        self._check_signature(public_key, str(request["sig"]), signed)
+        if not nonce or not proof:
+            raise CentralError("malformed", "a version 2 enrollment carries a nonce and a proof")
+
+        def knows(digest: str) -> bool:
+            return hmac.compare_digest(enrollment.proof(digest, terminal_id, public_key, nonce), proof)
+
+        return self._complete(terminal_id, public_key, knows, lambda t, at: self._answer_v2(t, at, public_key, nonce))
+
+    def _enroll_v1(self, request: dict) -> dict:
+        terminal_id, public_key, code = str(request["terminal_id"]), str(request["public_key"]), str(request["code"])
+        self._check_signature(public_key, str(request["sig"]), enrollment_request_bytes(terminal_id, public_key, code))
+        wanted = enrollment.code_digest(code)
+        return self._complete(terminal_id, public_key, lambda digest: digest == wanted, self._answer_v1)
+
+    @staticmethod
+    def _check_signature(public_key: str, signature: str, signed: bytes) -> None:
         try:
-            key = ed25519_public(public_key)
-            key.verify(
-                base64.b64decode(signature, validate=True), enrollment_request_bytes(terminal_id, public_key, code)
-            )
+            ed25519_public(public_key).verify(base64.b64decode(signature, validate=True), signed)
         except (KeyFileError, InvalidSignature, ValueError):
             raise CentralError(
                 "bad_signature", "the enrollment request is not signed by the key it carries", 403
             ) from None
-        digest = hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+    def _complete(
+        self,
+        terminal_id: str,
+        public_key: str,
+        knows: Callable[[str], bool],
+        answer: Callable[[Terminal, str | None], dict],
+    ) -> dict:
+        """Enroll `public_key` for `terminal_id` with the code whose digest `knows` recognises."""
         with self.store.begin() as conn:
             terminal = self.store.lock_terminal(conn, terminal_id)
-            issued = self.store.enrollment_code(conn, digest)
-            if terminal is None or issued is None or issued.terminal_id != terminal_id:
+            codes = self.store.enrollment_codes_for(conn, terminal_id) if terminal else {}
+            digest, issued = next(((d, c) for d, c in codes.items() if knows(d)), (None, None))
+            if terminal is None or digest is None or issued is None:
                 raise CentralError("code_unknown", "no enrollment code like this was issued for this terminal", 403)
             if terminal.status == "revoked":
                 raise CentralError("terminal_revoked", f"{terminal_id} is revoked", 403)
             if issued.used_at is not None:
                 if terminal.status == "active" and terminal.public_key == public_key:
-                    return self._enrollment_answer(terminal_id, terminal.county, terminal.enrolled_at)
+                    return answer(terminal, terminal.enrolled_at)
                 raise CentralError("code_used", "this enrollment code was used already; ask for a new one", 403)
             if issued.expires_at < now_iso():
                 raise CentralError("code_expired", "this enrollment code has expired; ask for a new one", 403)
@@ -107,14 +151,25 @@ class TerminalRegistry:
             enrolled_at = now_iso()
             self.store.use_enrollment_code(conn, digest, enrolled_at)
             self.store.activate_terminal(conn, terminal_id, public_key, enrolled_at)
-        return self._enrollment_answer(terminal_id, terminal.county, enrolled_at)
+        return answer(terminal, enrolled_at)
 
-    def _enrollment_answer(self, terminal_id: str, county: str, enrolled_at: str | None) -> dict:
+    def _signer(self) -> ed25519.Ed25519PrivateKey:
         if self.signing_key is None:
             raise RuntimeError("this TerminalRegistry has no signing key; enrollment answers cannot be signed")
-        signature = self.signing_key.sign(enrollment_answer_bytes(terminal_id, county, "active", enrolled_at))
-        body = {"county": county, "enrolled_at": enrolled_at, "status": "active", "terminal_id": terminal_id}
-        return {**body, "sig": base64.b64encode(signature).decode()}
+        return self.signing_key
+
+    def _answer_v2(self, terminal: Terminal, enrolled_at: str | None, public_key: str, nonce: str) -> dict:
+        signed = enrollment.answer_signed_bytes(terminal.terminal_id, terminal.county, "active", enrolled_at,
+                                                public_key, nonce)  # fmt: skip
+        body = {"v": enrollment.VERSION, "terminal_id": terminal.terminal_id, "county": terminal.county,
+                "status": "active", "enrolled_at": enrolled_at, "public_key": public_key, "nonce": nonce}  # fmt: skip
+        return {**body, "sig": base64.b64encode(self._signer().sign(signed)).decode()}
+
+    def _answer_v1(self, terminal: Terminal, enrolled_at: str | None) -> dict:
+        signed = enrollment_answer_bytes(terminal.terminal_id, terminal.county, "active", enrolled_at)
+        body = {"county": terminal.county, "enrolled_at": enrolled_at, "status": "active",
+                "terminal_id": terminal.terminal_id}  # fmt: skip
+        return {**body, "sig": base64.b64encode(self._signer().sign(signed)).decode()}
 
     def revoke(self, terminal_id: str) -> None:
         with self.store.begin() as conn:

@@ -21,17 +21,14 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import requests
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from sync import enrollment
 from sync.envelope import (
     Receipt,
     WireError,
-    enrollment_answer_bytes,
-    enrollment_request_bytes,
     terminal_request_bytes,
 )
-from sync.keys import public_b64
 from sync.update import MAX_UPDATE_BYTES
 from terminal_app.core.outbox import Outbox, QueuedEnvelope
 from terminal_app.core.updates import UpdateStore
@@ -307,30 +304,9 @@ def enroll(
     *,
     session: requests.Session | None = None,
 ) -> dict:
-    """Register this terminal's public key with a one-time code. The request is signed by the key
-    it registers; the answer must be signed by a central key this terminal trusts."""
-    public_key = public_b64(signing_key)
-    signed = enrollment_request_bytes(terminal_id, public_key, code)
-    request = {
-        "terminal_id": terminal_id,
-        "public_key": public_key,
-        "code": code,
-        "sig": base64.b64encode(signing_key.sign(signed)).decode(),
-    }
+    """Register this terminal's public key with a one-time code (sync/PROTOCOL.md section 5,
+    version 2): the code never leaves the terminal, only a proof of it; the answer must be signed
+    by a central key this terminal trusts over this terminal's key and this request's nonce."""
+    request = enrollment.build_request(terminal_id, signing_key, code)
     answer = _answer(_request(session or requests.Session(), "POST", server, "/v1/enroll", (5.0, 30.0), json=request))
-    body = {k: answer.get(k) for k in ("county", "enrolled_at", "status", "terminal_id")}
-    try:
-        signature = base64.b64decode(str(answer.get("sig", "")), validate=True)
-    except ValueError:
-        signature = b""
-    for key in central_keys:
-        try:
-            key.verify(signature, enrollment_answer_bytes(**body))
-            break
-        except InvalidSignature:
-            continue
-    else:
-        raise WireError("bad_signature", "the enrollment answer is not signed by a central key this terminal trusts")
-    if body["terminal_id"] != terminal_id:
-        raise WireError("bad_response", "the answer is for another terminal")
-    return body
+    return enrollment.check_answer(answer, request, central_keys)
