@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-CARD_VERSION = 1
+CARD_VERSION = 2  # 2: the card pins each model file's SHA-256 (file_sha256)
 MODEL_FILES = ("scorecard.onnx", "gbm.onnx")
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
@@ -172,10 +172,11 @@ class ScoreBand(_Strict):
 
 class ModelCard(_Strict):
     model_config = _Strict.model_config | {"extra": "ignore"}  # newer cards may say more
-    card_version: Literal[1]
+    card_version: Literal[2]
     model_version: Name
     trained_at: str
     files: list[Literal["scorecard.onnx", "gbm.onnx"]] = Field(min_length=2, max_length=2)
+    file_sha256: dict[Literal["scorecard.onnx", "gbm.onnx"], Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]]
     features: list[CardFeature] = Field(min_length=1, max_length=64)
     scaling: dict[str, float]
     form_mapping: FormMapping
@@ -189,8 +190,8 @@ class ModelCard(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ModelCard:
         names = [f.name for f in self.features]
-        if sorted(self.files) != sorted(MODEL_FILES):
-            raise ValueError(f"files must be {', '.join(MODEL_FILES)}")
+        if sorted(self.files) != sorted(MODEL_FILES) or sorted(self.file_sha256) != sorted(MODEL_FILES):
+            raise ValueError(f"files and file_sha256 must be {', '.join(MODEL_FILES)}")
         differ = set(names) ^ set(self.form_mapping.features)
         if differ:
             raise ValueError(f"form_mapping.features must cover exactly the model features: {sorted(differ)}")

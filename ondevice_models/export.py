@@ -302,6 +302,7 @@ def export(out: Path, version: str, trained_at: str, models: TrainedModels | Non
     onnx.save(build_gbm_onnx(models.gbm, count), out / "gbm.onnx")
     metrics = report(models)
     card = model_card(models, metrics, version, trained_at)
+    card["file_sha256"] = {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in MODEL_FILES}
     card["parity_max_abs_diff"] = {key: _order_of(v) for key, v in parity(models, out).items()}
     (out / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     try:

@@ -14,6 +14,7 @@ downloaded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -116,6 +117,9 @@ class ModelBundle:
         missing = [name for name in MODEL_FILES if name not in files]
         if missing:
             raise BundleError([f"{name}: listed in the card but missing" for name in missing])
+        changed = [name for name in MODEL_FILES if hashlib.sha256(files[name]).hexdigest() != card.file_sha256[name]]
+        if changed:  # a graph with a byte changed may still load and still reproduce the golden rows
+            raise BundleError([f"{name}: not the file the card pins (SHA-256 differs)" for name in changed])
         started = time.perf_counter()
         bundle = cls(card, _session("scorecard.onnx", files["scorecard.onnx"]), _session("gbm.onnx", files["gbm.onnx"]))
         bundle.session_ms = (time.perf_counter() - started) * 1000
