@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from county_common.canonical_json import jcs
+from county_common.canonical_json import jcs, loads
 from sync.envelope import MAX_ENVELOPE_BYTES, Receipt, WireError
 from sync.files import write_atomically
 
@@ -69,7 +68,7 @@ def read_outbox_bundle(path: Path) -> tuple[OutboxBundle, dict, bytes]:
         raise WireError("truncated", f"{path} does not end with a manifest line: the copy was cut short")
     lines.pop()
     try:
-        trailer = json.loads(lines[-1])
+        trailer = loads(lines[-1])
         manifest, signature = trailer["manifest"], base64.b64decode(trailer["sig"], validate=True)
         terminal_id, count = str(manifest["terminal_id"]), int(manifest["count"])
     except (ValueError, KeyError, TypeError):
@@ -100,10 +99,10 @@ def read_receipts(path: Path) -> list[Receipt]:
     """The receipts in a receipts file (each still to be verified against its envelope)."""
     lines = [line for line in path.read_bytes().split(b"\n") if line.strip()]
     try:
-        header = json.loads(lines[0])
-        results = [json.loads(line) for line in lines[1:]]
+        header = loads(lines[0])
+        results = [loads(line) for line in lines[1:]]
     except (ValueError, IndexError):
         raise WireError("malformed", f"{path} is not a receipts file") from None
-    if header.get("kind") != RECEIPTS_KIND:
+    if not isinstance(header, dict) or header.get("kind") != RECEIPTS_KIND:
         raise WireError("unsupported_version", f"{path} is not a {RECEIPTS_KIND} file")
     return [Receipt.from_dict(r["receipt"]) for r in results if isinstance(r, dict) and r.get("receipt")]

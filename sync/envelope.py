@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
-from county_common.canonical_json import jcs
+from county_common.canonical_json import jcs, loads
 
 WIRE_VERSION = 1
 MAX_ENVELOPE_BYTES = 1 << 20  # 1 MiB: fields + portrait + one key frame fit with room to spare
@@ -144,8 +143,8 @@ def parse(raw: bytes) -> Envelope:
     if len(raw) > MAX_ENVELOPE_BYTES:
         raise WireError("oversize", f"the envelope is larger than {MAX_ENVELOPE_BYTES} bytes")
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = loads(raw)
+    except ValueError:  # not UTF-8, not JSON, nested too deep
         raise WireError("malformed", "the envelope is not JSON (truncated or corrupted?)") from None
     if not isinstance(data, dict):
         raise WireError("malformed", "the envelope must be a JSON object")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from county_common.canonical_json import jcs
+from county_common.canonical_json import jcs, loads
 from sync.envelope import WireError
 
 MAGIC = b"county-terminal-update/1\n"
@@ -108,7 +107,7 @@ def parse_update(raw: bytes) -> Update:
     if end < 0:
         raise WireError("malformed", "the update header is missing or too long")
     try:
-        header = json.loads(raw[len(MAGIC) : end])
+        header = loads(raw[len(MAGIC) : end])
         manifest = header["manifest"]
         signature = base64.b64decode(header["sig"], validate=True)
     except (ValueError, KeyError, TypeError):

@@ -245,8 +245,10 @@ def test_bad_requests_get_specific_errors_not_crashes(central_server):
     assert huge.json()["error"]["code"] == "oversize"
     garbage = requests.post(url, data=b"not json\n", headers={"Content-Type": "application/x-ndjson"})
     assert garbage.status_code == 200 and garbage.json()["results"][0]["error"]["code"] == "malformed"
-    bad_enroll = requests.post(f"{central_server.url}/v1/enroll", json={"terminal_id": "nope"})
+    bad_enroll = requests.post(f"{central_server.url}/v1/enroll", json={"v": 2, "terminal_id": "nope"})
     assert bad_enroll.status_code == 400 and bad_enroll.json()["error"]["code"] == "malformed"
+    old_enroll = requests.post(f"{central_server.url}/v1/enroll", json={"terminal_id": "nope"})  # no v: version 1
+    assert old_enroll.status_code == 400 and old_enroll.json()["error"]["code"] == "unsupported_version"
 
 
 def test_backoff_grows_exponentially_with_full_jitter_and_is_capped():

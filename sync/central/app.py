@@ -57,6 +57,11 @@ def _error_bodies(app: FastAPI) -> None:
         body = {"error": {"code": code, "message": str(error.detail)}}
         return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
 
+    @app.exception_handler(RecursionError)
+    async def nested_too_deep(_request: Request, _error: RecursionError) -> JSONResponse:
+        body = {"error": {"code": "malformed", "message": "the JSON is nested too deep"}}
+        return JSONResponse(body, status_code=400)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())

@@ -11,11 +11,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
 
+from county_common.canonical_json import loads
 from sync.central.errors import CentralError
 from sync.central.ingest import MAX_BATCH_ENVELOPES, IngestService
 from sync.central.schemas import (
     EnrollRequest,
+    EnrollRequestV1,
     EnrollResponse,
     ErrorBody,
     Health,
@@ -29,6 +32,8 @@ from sync.central.updates import UpdateService
 from sync.envelope import WIRE_VERSION
 
 MAX_BATCH_BYTES = 16 << 20
+MAX_ENROLL_BYTES = 4 << 10  # an enrollment is a few hundred bytes
+ENROLL_SCHEMA = EnrollRequest.model_json_schema()  # the body is read by hand: v1 is not in the document
 NDJSON = "application/x-ndjson"
 ERRORS = {status: {"model": ErrorBody} for status in (400, 403, 404, 409, 413, 415)}
 AUTH_ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 404)}
@@ -88,11 +93,37 @@ async def service_health(services: ServicesDep) -> Health:
     return Health(status="ok", wire_version=WIRE_VERSION, store=services.store.dialect)
 
 
-@enrollment.post("/enroll", response_model=EnrollResponse, response_model_exclude_none=True, responses=ERRORS)
-async def enroll(request: EnrollRequest, services: ServicesDep) -> dict:
+@enrollment.post(
+    "/enroll",
+    response_model=EnrollResponse,
+    response_model_exclude_none=True,
+    responses=ERRORS,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ENROLL_SCHEMA}}}},
+)
+async def enroll(request: Request, services: ServicesDep) -> dict:
     """Register a terminal's public key, proving knowledge of a one-time code issued by
-    `kiosk-central enroll-code` without sending it (version 2)."""
-    return await run_in_threadpool(services.terminals.enroll, request.model_dump(exclude_unset=True))
+    `kiosk-central enroll-code` without sending it (version 2). Version 1, the code in clear, only
+    where the service was started to accept it."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_ENROLL_BYTES:
+            raise CentralError("oversize", f"an enrollment request is at most {MAX_ENROLL_BYTES} bytes", 413)
+    try:
+        data = loads(bytes(body))
+    except ValueError:
+        raise CentralError("malformed", "the enrollment request is not JSON") from None
+    if not isinstance(data, dict):
+        raise CentralError("malformed", "the enrollment request must be a JSON object")
+    if "v" not in data and not services.terminals.accept_v1_enrollment:
+        raise CentralError("unsupported_version", "enrollment is version 2 here (\"v\": 2): the code is never sent")
+    shape = EnrollRequest if "v" in data else EnrollRequestV1
+    try:
+        checked = shape.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise CentralError("malformed", problems[:500]) from None
+    return await run_in_threadpool(services.terminals.enroll, checked.model_dump())
 
 
 @envelopes.post(

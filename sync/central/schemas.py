@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from sync.update import KINDS
 
@@ -41,15 +41,27 @@ class IngestResponse(BaseModel):
 
 
 class EnrollRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Enrollment version 2 (sync/PROTOCOL.md section 5): the code is proved, never sent."""
 
-    v: StrictInt | None = Field(default=None, description="2 (absent: version 1, accepted only where configured)")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    v: Literal[2]
     terminal_id: str = Field(pattern=r"^T-\d{6}-\d{4}$")
     public_key: str = Field(max_length=64, description="base64 of the terminal's 32-byte Ed25519 public key")
-    nonce: str | None = Field(default=None, max_length=64, description="v2: base64 of 16 fresh random bytes")
-    proof: str | None = Field(default=None, max_length=64, description="v2: base64 HMAC-SHA256 under the code's digest")
-    code: str | None = Field(default=None, max_length=64, description="v1 only: the one-time code, in clear")
+    nonce: str = Field(min_length=1, max_length=64, description="base64 of 16 fresh random bytes")
+    proof: str = Field(min_length=1, max_length=64, description="base64 HMAC-SHA256 keyed by the code's SHA-256")
     sig: str = Field(max_length=128, description="base64 Ed25519 signature over the request by that key")
+
+
+class EnrollRequestV1(BaseModel):
+    """Enrollment version 1, the code in clear: accepted only by a service started to accept it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    terminal_id: str = Field(pattern=r"^T-\d{6}-\d{4}$")
+    public_key: str = Field(max_length=64)
+    code: str = Field(max_length=64)
+    sig: str = Field(max_length=128)
 
 
 class EnrollResponse(BaseModel):

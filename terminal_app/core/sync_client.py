@@ -23,6 +23,7 @@ from pathlib import Path
 import requests
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from county_common.canonical_json import loads
 from sync import enrollment
 from sync.envelope import (
     Receipt,
@@ -255,7 +256,7 @@ def _request(session: requests.Session, method: str, server: str, path: str, tim
 def _answer(response: requests.Response) -> dict:
     """The JSON object of a 200 answer; any other answer becomes a WireError with the service's code."""
     try:
-        data = response.json()
+        data = loads(response.content)
     except ValueError:
         data = None
     except requests.RequestException as error:  # a streamed body broke off while being read
@@ -271,7 +272,7 @@ def _answer(response: requests.Response) -> dict:
 
 def _error_code(response: requests.Response) -> str | None:
     try:
-        return response.json()["error"]["code"]
+        return loads(response.content)["error"]["code"]
     except (ValueError, KeyError, TypeError, requests.RequestException):
         return None
 
