@@ -99,3 +99,40 @@ def test_roster_is_replaced_whole(roster):
     assert [a.agent_id for a in roster.roster()] == ["A-9"]
     with pytest.raises(LoginError):
         roster.login("A-1", "246810")
+
+
+def test_wrong_pins_tried_at_once_from_several_processes_each_count_and_lock(roster, kiosk, config_path, tmp_path):
+    """Eight wrong PINs at the same moment, each from its own connection to the vault (as eight
+    processes would): every one is counted, so the agent is locked; once the count left the lock at
+    1 and guessing in parallel outran the lockout."""
+    import threading
+
+    from terminal_app.core.kiosk import Kiosk
+
+    tries = 8
+    ready = threading.Barrier(tries)
+    answers: list[str] = []
+
+    def guess() -> None:
+        own = Kiosk.start(config_path, tmp_path / "data", runs_sessions=False)  # the same vault, its own connection
+        try:
+            ready.wait()
+            own.agents.login("A-1", "000000")
+        except LoginError as error:
+            answers.append(error.code)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=guess) for _ in range(tries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers).count("locked") >= tries - kiosk.config.agents.lockout_after + 1
+    later = Kiosk.start(config_path, tmp_path / "data", runs_sessions=False)  # on the same (real) clock
+    try:
+        with pytest.raises(LoginError) as error:  # the right PIN now waits out the lock
+            later.agents.login("A-1", "246810")
+        assert error.value.code == "locked"
+    finally:
+        later.close()

@@ -139,41 +139,46 @@ class AgentDirectory:
         return (row[0], row[1]) if row else (0, 0.0)
 
     def login(self, agent_id: str, pin: str) -> AgentSession:
-        """Check the PIN offline. Raises LoginError with a reason a person can act on."""
+        """Check the PIN offline. Raises LoginError with a reason a person can act on.
+
+        The try is counted as a failure, in one write transaction, before the PIN is checked, and
+        cleared if it was right: tries made at once (two processes, a script) each take their own
+        count, so the lockout cannot be outrun by guessing in parallel."""
         now = self._clock()
         actor = _actor(agent_id, self._actor_key)
-        failures, locked_until = self._failures(actor)
+        with self._vault.transaction():
+            failures, locked_until = self._failures(actor)
+            if locked_until <= now:
+                _check_pin_format(pin)
+                failures += 1
+                self._set_failures(actor, failures, 0.0)
         if locked_until > now:
-            minutes = max(1, round((locked_until - now) / 60))
             self._audit.append("login_refused_locked", actor="kiosk")
-            raise LoginError(Reason("locked", minutes=minutes))
-        _check_pin_format(pin)
+            raise LoginError(Reason("locked", minutes=max(1, round((locked_until - now) / 60))))
         agent = self.get(agent_id)
         good = verify_pin(pin, agent.pin_hash if agent else _DUMMY_HASH)
-        if agent is not None and good and agent.active:
+        if agent is not None and good:
             with self._vault.transaction() as db:
                 db.execute("DELETE FROM agent_failures WHERE agent_id = ?", [actor])
-                self._audit.append("login", actor=actor, role=str(agent.role))
+                self._audit.append("login" if agent.active else "login_refused_inactive", actor=actor,
+                                   **({"role": str(agent.role)} if agent.active else {}))  # fmt: skip
+            if not agent.active:
+                raise LoginError(Reason("inactive"))
             return AgentSession(agent.agent_id, agent.role, agent.county, now, now + self.policy.session_minutes * 60)
-        if agent is not None and good and not agent.active:
-            self._audit.append("login_refused_inactive", actor=actor)
-            raise LoginError(Reason("inactive"))
-        failures += 1
         locked = failures >= self.policy.lockout_after
-        with self._vault.transaction() as db:
-            db["agent_failures"].upsert(
-                {
-                    "agent_id": actor,
-                    "failures": 0 if locked else failures,
-                    "locked_until": now + self.policy.lockout_minutes * 60 if locked else 0.0,
-                },
-                pk="agent_id",
-            )
+        with self._vault.transaction():
+            if locked:
+                self._set_failures(actor, 0, now + self.policy.lockout_minutes * 60)
             self._audit.append("login_failed", actor=actor, locked=locked)
         if locked:
             raise LoginError(Reason("locked", minutes=self.policy.lockout_minutes))
         left = self.policy.lockout_after - failures
         raise LoginError(Reason(WRONG_CREDENTIALS.code, key="wrong_credentials_left", left=left))
+
+    def _set_failures(self, actor: str, failures: int, locked_until: float) -> None:
+        self._vault.db["agent_failures"].upsert(
+            {"agent_id": actor, "failures": failures, "locked_until": locked_until}, pk="agent_id"
+        )
 
 
 def _actor(agent_id: str, key: bytes) -> str:
