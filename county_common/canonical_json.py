@@ -23,8 +23,8 @@ class TooDeep(ValueError):
 
 
 def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> object:
-    """json.loads for what arrives from outside: nesting beyond `max_depth` is a TooDeep
-    (a ValueError, like any malformed JSON), never a RecursionError."""
+    """json.loads for what arrives from outside: UTF-8 only, and nesting beyond `max_depth` is a
+    TooDeep (a ValueError, like any malformed JSON or text that is not UTF-8), never a RecursionError."""
     data = raw.encode() if isinstance(raw, str) else bytes(raw)
     if data.count(b"[") + data.count(b"{") > max_depth:  # only then can it be too deep: look closer
         depth = 0
@@ -33,6 +33,6 @@ def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> object:
             if depth > max_depth:
                 raise TooDeep(f"JSON nested deeper than {max_depth} levels")
     try:
-        return json.loads(data)
+        return json.loads(data.decode("utf-8"))  # the protocol's JSON is UTF-8, not whatever json guesses
     except RecursionError:
         raise TooDeep(f"JSON nested deeper than {max_depth} levels") from None

@@ -135,8 +135,8 @@ def open_envelopes(db: str, opening_key: Path, out: Path) -> None:
         _fail(str(error))
     assert isinstance(key, x25519.X25519PrivateKey)
     report = export_to_file(_store(db), key, out)
-    click.echo(json.dumps({"exported": report.exported, "failed": report.failed}))
-    if report.failed:
+    click.echo(json.dumps({"exported": report.exported, "failed": report.failed, "refused": report.refused}))
+    if report.failed or report.refused:
         sys.exit(1)
 
 

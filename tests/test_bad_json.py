@@ -50,6 +50,7 @@ def test_the_central_service_answers_deep_json_with_its_error_body(central_serve
     batch = requests.post(f"{central_server.url}/v1/envelopes", data=DEEP_OBJECT + b"\n",
                           headers={"Content-Type": "application/x-ndjson"}, timeout=30)  # fmt: skip
     assert batch.status_code == 200 and batch.json()["results"][0]["error"]["code"] in ("malformed", "oversize")
-    enroll = requests.post(f"{central_server.url}/v1/enroll", data=DEEP, headers={"Content-Type": "application/json"},
-                           timeout=30)  # fmt: skip
-    assert enroll.status_code == 400 and enroll.json()["error"]["code"] == "malformed"
+    for body, status, code in ((b"[" * 1500 + b"]" * 1500, 400, "malformed"), (DEEP, 413, "oversize")):
+        enroll = requests.post(f"{central_server.url}/v1/enroll", data=body,
+                               headers={"Content-Type": "application/json"}, timeout=30)  # fmt: skip
+        assert (enroll.status_code, enroll.json()["error"]["code"]) == (status, code)

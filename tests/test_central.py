@@ -171,3 +171,24 @@ def test_back_office_with_the_wrong_opening_key_exports_nothing(service, termina
     with (tmp_path / "export.jsonl").open("w") as handle:
         report = export_applications(service.store, x25519.X25519PrivateKey.generate(), handle)
     assert report.exported == 0 and [code for _, code in report.failed] == ["cannot_open"]
+
+
+def test_a_terminal_that_sealed_no_application_is_recorded_as_refused_and_the_rest_are_exported(
+    service, terminal, central, tmp_path
+):
+    """One bad payload must not stop the back office for everyone: it is refused once, recorded,
+    and the applications around it are exported."""
+    first = terminal.envelope()
+    not_json = terminal.sealer.seal(2, b"\xff\xfe not json", "application/1").wire
+    not_an_object = terminal.sealer.seal(3, b"[1, 2]", "application/1").wire
+    terminal.seq = 3
+    wires = [first, not_json, not_an_object, terminal.envelope()]
+    assert codes(service.ingest(wires)) == ["stored"] * 4
+    out = tmp_path / "export.jsonl"
+    with out.open("w") as handle:
+        report = export_applications(service.store, central.opening, handle)
+    assert report.exported == 2 and report.failed == []
+    assert [code for _, code in report.refused] == ["payload_not_json", "payload_not_json"]
+    with out.open("a") as handle:
+        again = export_applications(service.store, central.opening, handle)
+    assert (again.exported, again.failed, again.refused) == (0, [], [])  # recorded: not tried again

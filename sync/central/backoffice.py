@@ -16,15 +16,19 @@ from typing import TextIO
 
 from cryptography.hazmat.primitives.asymmetric import x25519
 
+from county_common.canonical_json import loads
 from sync.central.store import CentralStore
 from sync.envelope import WireError, open_sealed, parse, verify
 from sync.keys import ed25519_public
+
+PAYLOAD_NOT_JSON = "payload_not_json"
 
 
 @dataclass
 class ExportReport:
     exported: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (envelope_id, error code)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (envelope_id, error code): tried again next run
+    refused: list[tuple[str, str]] = field(default_factory=list)  # opened, but what the terminal sealed is unusable
 
 
 def export_applications(store: CentralStore, opening_key: x25519.X25519PrivateKey, out: TextIO) -> ExportReport:
@@ -38,9 +42,17 @@ def export_applications(store: CentralStore, opening_key: x25519.X25519PrivateKe
             if public_key is None:
                 raise WireError("unknown_terminal", "no enrolled key for this terminal")
             verify(envelope, ed25519_public(public_key))
-            application = json.loads(open_sealed(envelope, opening_key))
+            opened = open_sealed(envelope, opening_key)
         except WireError as error:
             report.failed.append((row.envelope_id, error.code))
+            continue
+        try:
+            application = loads(opened)
+            if not isinstance(application, dict):
+                raise ValueError("not a JSON object")
+        except ValueError:  # the terminal sealed something that is no application: recorded, never retried
+            store.refuse_envelope(row.envelope_id, PAYLOAD_NOT_JSON)
+            report.refused.append((row.envelope_id, PAYLOAD_NOT_JSON))
             continue
         line = {"meta": envelope.meta.as_dict(), "stored_at": row.stored_at, "application": application}
         out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")

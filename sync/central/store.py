@@ -61,6 +61,14 @@ envelopes = sa.Table(
     sa.UniqueConstraint("terminal_id", "seq", name="envelopes_terminal_seq"),
 )
 
+refused_envelopes = sa.Table(  # stored, signed, opened by the back office: and what was sealed is unusable
+    "refused_envelopes",
+    metadata,
+    sa.Column("envelope_id", sa.String(36), sa.ForeignKey("envelopes.envelope_id"), primary_key=True),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("refused_at", sa.String(32), nullable=False),
+)
+
 updates = sa.Table(
     "updates",
     metadata,
@@ -289,8 +297,13 @@ class CentralStore:
             return conn.execute(
                 sa.select(envelopes.c.envelope_id, envelopes.c.terminal_id, envelopes.c.wire, envelopes.c.stored_at)
                 .where(envelopes.c.exported_at.is_(None))
+                .where(envelopes.c.envelope_id.not_in(sa.select(refused_envelopes.c.envelope_id)))
                 .order_by(envelopes.c.terminal_id, envelopes.c.seq)
             ).all()
+
+    def refuse_envelope(self, envelope_id: str, code: str) -> None:
+        with self.begin() as conn:
+            conn.execute(sa.insert(refused_envelopes).values(envelope_id=envelope_id, code=code, refused_at=now_iso()))
 
     def mark_exported(self, envelope_id: str) -> None:
         with self.begin() as conn:
