@@ -44,8 +44,8 @@ def _county_code(value: str) -> str:
 
 
 class Terminal(_Strict):
-    id: str = Field(pattern=r"^T-\d{6}-\d{4}$", description="T-<county code>-<serial>")
-    county: Annotated[str, Field(pattern=r"^\d{6}$"), AfterValidator(_county_code)]
+    id: str = Field(pattern=r"^T-[0-9]{6}-[0-9]{4}$", description="T-<county code>-<serial>")
+    county: Annotated[str, Field(pattern=r"^[0-9]{6}$"), AfterValidator(_county_code)]
     languages: list[Literal["zh", "en"]] = Field(default=["zh", "en"], min_length=1)
     default_language: Literal["zh", "en"] = "zh"
     idle_timeout_s: int = Field(default=90, ge=15, le=900)

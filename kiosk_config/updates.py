@@ -36,7 +36,7 @@ ROSTER_FILE = "roster.json"
 BLOCKLIST_FILE = "blocklist.json"
 MODEL_CARD_FILE = "model_card.json"
 MAX_ROSTER_AGENTS = 10_000
-_SCRYPT = re.compile(r"scrypt\$(\d+)\$(\d+)\$(\d+)\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=")
+_SCRYPT = re.compile(r"scrypt\$([0-9]+)\$([0-9]+)\$([0-9]+)\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=")
 
 
 class ContentError(ValueError):
@@ -67,7 +67,7 @@ class ConfigOverlay(_Strict):
 class RosterEntry(_Strict):
     agent_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$")
     role: Literal["agent", "supervisor"]
-    county: str = Field(pattern=r"^\d{6}$")
+    county: str = Field(pattern=r"^[0-9]{6}$")
     pin_hash: str
     active: bool = True
 

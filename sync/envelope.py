@@ -36,11 +36,11 @@ REQUEST_CONTEXT = b"county-terminal/request/v1\x00"
 MAX_CLOCK_SKEW_S = 300
 META_KEYS = ("county", "created_at", "envelope_id", "schema", "seq", "terminal_id")
 _PATTERNS = {
-    "county": r"\d{6}",
-    "created_at": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z",
+    "county": r"[0-9]{6}",
+    "created_at": r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]{1,6})?Z",
     "envelope_id": r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
-    "schema": r"[a-z_]{1,32}/\d{1,4}",
-    "terminal_id": r"T-\d{6}-\d{4}",
+    "schema": r"[a-z_]{1,32}/[0-9]{1,4}",
+    "terminal_id": r"T-[0-9]{6}-[0-9]{4}",
 }
 
 

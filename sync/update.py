@@ -33,7 +33,7 @@ KINDS = ("config", "blocklist", "roster", "model")
 MAX_UPDATE_BYTES = 64 << 20  # a model bundle is a few MB; config, roster and blocklist far less
 MAX_HEADER_BYTES = 64 << 10
 _FILE_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
-_AUDIENCE = re.compile(r"\*|\d{6}|T-\d{6}-\d{4}")
+_AUDIENCE = re.compile(r"\*|[0-9]{6}|T-[0-9]{6}-[0-9]{4}")
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def _check_manifest(manifest: object) -> None:
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version < 2**53:
         raise bad("version must be an integer from 1 to 2^53-1")
     if not isinstance(manifest["issued_at"], str) or not re.fullmatch(
-        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", manifest["issued_at"]
+        r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z", manifest["issued_at"]
     ):
         raise bad("issued_at must be YYYY-MM-DDTHH:MM:SSZ")
     audience = manifest["audience"]

@@ -14,6 +14,7 @@ from sync.central.backoffice import export_applications
 from sync.central.errors import CentralError
 from sync.central.ingest import IngestService
 from sync.central.store import CentralStore
+from sync.envelope import WireError, parse
 from terminal_app.core.outbox import Sealer
 
 pytestmark = pytest.mark.integration  # servers on loopback, PostgreSQL or child processes
@@ -192,3 +193,19 @@ def test_a_terminal_that_sealed_no_application_is_recorded_as_refused_and_the_re
     with out.open("a") as handle:
         again = export_applications(service.store, central.opening, handle)
     assert (again.exported, again.failed, again.refused) == (0, [], [])  # recorded: not tried again
+
+
+def test_an_envelope_naming_another_county_is_refused_and_digits_are_ascii_only(service, terminal, central):
+    """A terminal of 恩施市 (422801) cannot file applications as another county's; and a number
+    written in other scripts' digits (٤٢٢٨٠١) is not a county code or a terminal id."""
+    elsewhere = Sealer(TERMINAL, "422802", terminal.key, central.opening.public_key())
+    assert codes(service.ingest([elsewhere.seal(1, b"{}", "application/1").wire])) == ["county_mismatch"]
+    assert codes(service.ingest([terminal.envelope()])) == ["stored"]  # its own county's: stored
+    arabic = terminal.envelope().replace(b'"422801"', '"٤٢٢٨٠١"'.encode())
+    with pytest.raises(WireError) as malformed:
+        parse(arabic)
+    assert malformed.value.code == "malformed"
+    wide = "T-４２２８０１-0001"
+    with pytest.raises(CentralError) as refused:
+        service.terminals.issue_code(wide)
+    assert refused.value.code == "malformed"

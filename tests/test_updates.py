@@ -167,6 +167,29 @@ def test_a_damaged_file_falls_back_to_the_previous_version_at_start(kiosk, centr
     assert "update_damaged" in [r["event"] for r in again.audit.records()]
 
 
+def test_with_every_file_in_force_damaged_or_deleted_an_older_signed_update_never_applies_again(
+    kiosk, central, config_path
+):
+    """Versions 1 to 3 of the roster were in force in turn; the files of the current and previous
+    ones are lost. The terminal has no roster then, but an old stick's version 1 (an agent since
+    dismissed) is refused; version 3 itself, fetched again, applies."""
+    old = signed(central, "roster", 1, roster_files("A-1"))
+    kiosk.apply_update(old, source="usb")
+    kiosk.apply_update(signed(central, "roster", 2, roster_files("A-2")), source="http")
+    v3 = signed(central, "roster", 3, roster_files("A-3"))
+    kiosk.apply_update(v3, source="http")
+    for path in kiosk.updates.directory.glob("roster-*.update"):
+        path.unlink()
+    again = restart(kiosk, config_path)
+    assert again.status()["updates"]["roster"]["version"] == 0
+    with pytest.raises(WireError) as stale:
+        again.apply_update(old, source="usb")
+    assert stale.value.code == "stale_version" and "older than 3" in stale.value.message
+    assert not again.updates.wants("roster", 2) and again.updates.wants("roster", 3)
+    assert again.apply_update(v3, source="http")["outcome"] == "applied"
+    assert [a.agent_id for a in again.agents.roster()] == ["A-3"]
+
+
 def test_only_the_current_and_previous_versions_are_kept(kiosk, central):
     for version in range(1, 5):
         kiosk.apply_update(signed(central, "roster", version, roster_files(f"A-{version}")), source="http")

@@ -125,6 +125,11 @@ class IngestService:
                     )
                     results.append((index, Outcome("duplicate", meta.envelope_id, receipt)))
                     continue
+                if meta.county != terminal.county:
+                    where = f"the envelope names county {meta.county}; its terminal is in {terminal.county}"
+                    mismatch = CentralError("county_mismatch", where)
+                    results.append((index, _refused(mismatch, meta.envelope_id)))
+                    continue
                 if meta.seq <= last_seq:
                     error = (
                         CentralError("sequence_reused", f"seq {meta.seq} belongs to another envelope (replay?)")

@@ -46,7 +46,7 @@ class EnrollRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     v: Literal[2]
-    terminal_id: str = Field(pattern=r"^T-\d{6}-\d{4}$")
+    terminal_id: str = Field(pattern=r"^T-[0-9]{6}-[0-9]{4}$")
     public_key: str = Field(max_length=64, description="base64 of the terminal's 32-byte Ed25519 public key")
     nonce: str = Field(min_length=1, max_length=64, description="base64 of 16 fresh random bytes")
     proof: str = Field(min_length=1, max_length=64, description="base64 HMAC-SHA256 keyed by the code's SHA-256")
@@ -58,7 +58,7 @@ class EnrollRequestV1(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    terminal_id: str = Field(pattern=r"^T-\d{6}-\d{4}$")
+    terminal_id: str = Field(pattern=r"^T-[0-9]{6}-[0-9]{4}$")
     public_key: str = Field(max_length=64)
     code: str = Field(max_length=64)
     sig: str = Field(max_length=128)

@@ -21,7 +21,7 @@ from sync.central.store import CentralStore, Terminal, now_iso
 from sync.envelope import MAX_CLOCK_SKEW_S, enrollment_answer_bytes, enrollment_request_bytes, terminal_request_bytes
 from sync.keys import KeyFileError, ed25519_public
 
-TERMINAL_ID = re.compile(r"T-(\d{6})-\d{4}")
+TERMINAL_ID = re.compile(r"T-([0-9]{6})-[0-9]{4}")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over a phone line
 
 
@@ -186,7 +186,7 @@ class TerminalRegistry:
         """The enrolled, active terminal that signed this request (method, path, time), or a
         CentralError. The time must be within MAX_CLOCK_SKEW_S of ours, so a captured request
         cannot be replayed later; `clock_skew` tells the terminal to retry on our clock."""
-        if not TERMINAL_ID.fullmatch(terminal_id) or not re.fullmatch(r"\d{1,12}", timestamp):
+        if not TERMINAL_ID.fullmatch(terminal_id) or not re.fullmatch(r"[0-9]{1,12}", timestamp):
             raise CentralError("unauthenticated", "send X-Terminal-Id, X-Terminal-Time and X-Terminal-Signature", 401)
         terminal, key = self.serving(terminal_id)
         try:

@@ -43,6 +43,7 @@ HOLD_CODES = frozenset(
         "bad_signature",
         "oversize",
         "id_conflict",
+        "county_mismatch",
         "sequence_reused",
         "sequence_out_of_order",
     }

@@ -58,6 +58,7 @@ class Installed:
     floor: int
     refused_version: int | None
     refused_code: str | None
+    high_water: int  # the highest version ever in force: nothing older applies again
 
 
 class UpdateStore:
@@ -87,15 +88,16 @@ class UpdateStore:
     def installed(self, kind: str) -> Installed:
         row = self._vault.db.execute(
             "SELECT kind, version, sha256, issued_at, applied_at, source, previous_version, previous_sha256, floor, "
-            "refused_version, refused_code FROM updates WHERE kind = ?",
+            "refused_version, refused_code, high_water FROM updates WHERE kind = ?",
             [kind],
         ).fetchone()
-        return Installed(*row) if row else Installed(kind, 0, None, None, None, None, None, None, 0, None, None)
+        return Installed(*row) if row else Installed(kind, 0, None, None, None, None, None, None, 0, None, None, 0)
 
     def wants(self, kind: str, version: int) -> bool:
         """Whether a sync should fetch this version: newer, not rolled back, not refused before."""
         held = self.installed(kind)
-        return kind in self._handlers and version > max(held.version, held.floor) and version != held.refused_version
+        newer = version > max(held.version, held.floor) and version >= held.high_water
+        return kind in self._handlers and newer and version != held.refused_version
 
     def status(self) -> dict:
         out = {}
@@ -157,6 +159,10 @@ class UpdateStore:
             raise WireError(
                 "stale_version", f"{update.kind} version {update.version} is not newer than {held.version} in force"
             )
+        if update.version < held.high_water:  # the files in force were damaged or lost: still not older ones
+            raise WireError(
+                "stale_version", f"{update.kind} version {update.version} is older than {held.high_water}, held before"
+            )
 
     def _commit(
         self, update: Update, content: object, source: str, *, previous: tuple[int, str | None], floor: int
@@ -173,6 +179,7 @@ class UpdateStore:
             "floor": floor,
             "refused_version": None,
             "refused_code": None,
+            "high_water": max(self.installed(update.kind).high_water, update.version),
         }
         with self._vault.transaction() as db:
             self._handlers[update.kind].commit(db, content)

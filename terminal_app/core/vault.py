@@ -110,8 +110,22 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     db["scorings"].create_index(["phone_digest", "at"])
 
 
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """Each kind of update keeps the highest version it ever had in force, apart from the version
+    in force now, which falls back when a file is damaged: an older signed update never applies
+    again (an old roster with a dismissed agent, an old blocklist)."""
+    db.execute("ALTER TABLE updates ADD COLUMN high_water INTEGER NOT NULL DEFAULT 0")
+    db.execute("UPDATE updates SET high_water = max(version, coalesce(previous_version, 0), floor)")
+
+
 # Append only: a released migration is never edited, a change is a new function.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+    _migration_5,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
