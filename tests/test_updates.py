@@ -309,6 +309,28 @@ def test_a_refused_download_is_reported_not_retried_and_the_old_version_stays(
     assert kiosk.sync_client().sync_once().updates == []
 
 
+def test_a_forged_update_numbered_next_does_not_keep_the_genuine_one_away(kiosk, central):
+    """Someone numbers a badly signed update N+1 and gets it to the terminal first (a USB stick,
+    a listing on path): its bytes are refused and remembered, the number is not; the genuine
+    N+1 is wanted and applies. A genuinely signed update refused for its content is refused by
+    number, whatever bytes carry it."""
+    kiosk.apply_update(signed(central, "config", 1, {"config.toml": RISK}), source="http")
+    forged = build_update("config", 2, {"config.toml": RISK}, ed25519.Ed25519PrivateKey.generate())
+    with pytest.raises(WireError) as refused:
+        kiosk.apply_update(forged, source="usb")
+    assert refused.value.code == "bad_signature"
+    forged_sha = parse_update(forged).sha256
+    genuine = signed(central, "config", 2, {"config.toml": RISK.replace(b"300", b"350")})
+    assert not kiosk.updates.wants("config", 2, forged_sha)  # those bytes are not fetched again
+    assert kiosk.updates.wants("config", 2, parse_update(genuine).sha256)
+    assert kiosk.apply_update(genuine, source="http")["outcome"] == "applied"
+    assert kiosk.config.risk.fraud_refer == 350
+    bad = signed(central, "config", 3, {"config.toml": RISK.replace(b"300", b"800")})  # invalid thresholds
+    with pytest.raises(WireError):
+        kiosk.apply_update(bad, source="http")
+    assert not kiosk.updates.wants("config", 3, "0" * 64)  # signed and refused: the number is refused
+
+
 def test_updates_are_served_only_to_enrolled_terminals_that_sign_the_request(
     tmp_path, central, central_db, central_server
 ):

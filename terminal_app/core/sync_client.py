@@ -180,7 +180,8 @@ class SyncClient:
             raise WireError("bad_response", "the answer has no updates list")
         for item in listing:
             kind, version = (item.get("kind"), item.get("version")) if isinstance(item, dict) else (None, None)
-            if not isinstance(kind, str) or not isinstance(version, int) or not store.wants(kind, version):
+            listed = item.get("sha256") if isinstance(item, dict) else None
+            if not isinstance(kind, str) or not isinstance(version, int) or not store.wants(kind, version, listed):
                 continue
             response = self._signed_get(f"/v1/updates/{kind}/{version}")
             if response.status_code != 200:

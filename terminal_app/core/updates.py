@@ -32,6 +32,8 @@ from terminal_app.core.outbox import iso_utc
 from terminal_app.core.vault import Vault, VaultError
 
 UPDATES_DIR = "updates"
+# Refusals of updates a trusted central key signed: the version is refused, whatever bytes carry it.
+REMEMBERED_REFUSALS = frozenset({"invalid_content", "not_addressed"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Installed:
     refused_version: int | None
     refused_code: str | None
     high_water: int  # the highest version ever in force: nothing older applies again
+    refused_sha256: str | None  # the refused version's bytes, when only those are refused
 
 
 class UpdateStore:
@@ -88,16 +91,19 @@ class UpdateStore:
     def installed(self, kind: str) -> Installed:
         row = self._vault.db.execute(
             "SELECT kind, version, sha256, issued_at, applied_at, source, previous_version, previous_sha256, floor, "
-            "refused_version, refused_code, high_water FROM updates WHERE kind = ?",
+            "refused_version, refused_code, high_water, refused_sha256 FROM updates WHERE kind = ?",
             [kind],
         ).fetchone()
-        return Installed(*row) if row else Installed(kind, 0, None, None, None, None, None, None, 0, None, None, 0)
+        nothing = Installed(kind, 0, None, None, None, None, None, None, 0, None, None, 0, None)
+        return Installed(*row) if row else nothing
 
-    def wants(self, kind: str, version: int) -> bool:
-        """Whether a sync should fetch this version: newer, not rolled back, not refused before."""
+    def wants(self, kind: str, version: int, sha256: str | None = None) -> bool:
+        """Whether a sync should fetch this version (whose bytes have `sha256`, as listed): newer,
+        not rolled back, not refused before (a version refused for its signature: those bytes)."""
         held = self.installed(kind)
         newer = version > max(held.version, held.floor) and version >= held.high_water
-        return kind in self._handlers and newer and version != held.refused_version
+        refused = version == held.refused_version and held.refused_sha256 in (None, sha256)
+        return kind in self._handlers and newer and not refused
 
     def status(self) -> dict:
         out = {}
@@ -179,6 +185,7 @@ class UpdateStore:
             "floor": floor,
             "refused_version": None,
             "refused_code": None,
+            "refused_sha256": None,
             "high_water": max(self.installed(update.kind).high_water, update.version),
         }
         with self._vault.transaction() as db:
@@ -186,13 +193,18 @@ class UpdateStore:
             db["updates"].upsert(row, pk="kind")
 
     def _refuse(self, update: Update, error: WireError, source: str) -> NoReturn:
+        """Audit the refusal and remember it, so the sync does not fetch it again: the version, when
+        a trusted central key signed it (its content or audience is wrong, whatever bytes carry
+        it); else only these bytes: anyone can number a forged update N+1, and refusing the number
+        would keep the genuine N+1 from ever being fetched."""
         try:
             with self._vault.transaction() as db:
                 if self.installed(update.kind).version == 0:
                     db["updates"].upsert({"kind": update.kind, "version": 0, "floor": 0}, pk="kind")
+                only = None if error.code in REMEMBERED_REFUSALS else update.sha256
                 db.execute(
-                    "UPDATE updates SET refused_version = ?, refused_code = ? WHERE kind = ?",
-                    [update.version, error.code, update.kind],
+                    "UPDATE updates SET refused_version = ?, refused_code = ?, refused_sha256 = ? WHERE kind = ?",
+                    [update.version, error.code, only, update.kind],
                 )
                 self._audit.append(
                     "update_refused", kind=update.kind, version=update.version, source=source, code=error.code

@@ -116,6 +116,8 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     again (an old roster with a dismissed agent, an old blocklist)."""
     db.execute("ALTER TABLE updates ADD COLUMN high_water INTEGER NOT NULL DEFAULT 0")
     db.execute("UPDATE updates SET high_water = max(version, coalesce(previous_version, 0), floor)")
+    # an update refused for its signature is remembered by its bytes only (see core/updates.py)
+    db.execute("ALTER TABLE updates ADD COLUMN refused_sha256 TEXT")
 
 
 # Append only: a released migration is never edited, a change is a new function.
