@@ -8,10 +8,12 @@ arrived, with the receipt that was returned for them, so a re-send gets the same
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -95,6 +97,16 @@ def engine_url(db: str) -> str:
     return f"sqlite:///{db}"
 
 
+def _owner_only(path: Path) -> None:
+    """The SQLite file (made now if new) readable by its owner only: it holds every application.
+    SQLite gives its -wal and -shm files the same permissions."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:
+        if path.is_file() and not path.is_symlink() and path.stat().st_uid == os.getuid():
+            path.chmod(0o600)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -154,6 +166,8 @@ class CentralStore:
 
     def __init__(self, db: str):
         self.url = engine_url(db)
+        if self.url.startswith("sqlite:///"):
+            _owner_only(Path(self.url.removeprefix("sqlite:///")))
         self.engine: Engine = sa.create_engine(self.url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
