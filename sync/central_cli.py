@@ -62,12 +62,15 @@ def keygen(directory: Path) -> None:
     is_flag=True,
     help="Also enrol terminals that send the code in clear (wire version 1), while they are updated.",
 )
-def serve(db: str, signing_key: Path, host: str, port: int, workers: int, accept_v1_enrollment: bool) -> None:
+@click.option("--docs", is_flag=True, help="Serve the interactive /docs and /redoc pages (development only).")
+def serve(
+    db: str, signing_key: Path, host: str, port: int, workers: int, accept_v1_enrollment: bool, docs: bool
+) -> None:
     """Run the sync service (HTTP; the OpenAPI document is at /openapi.json). It holds the receipt
     signing key only: the opening key stays with the back office."""
     import uvicorn
 
-    from sync.central.app import ACCEPT_V1_ENROLLMENT_ENV, DB_ENV, SIGNING_KEY_ENV
+    from sync.central.app import ACCEPT_V1_ENROLLMENT_ENV, DB_ENV, DOCS_ENV, SIGNING_KEY_ENV
 
     try:
         load_private_key(signing_key, ed25519.Ed25519PrivateKey)
@@ -76,6 +79,7 @@ def serve(db: str, signing_key: Path, host: str, port: int, workers: int, accept
         _fail(str(error))
     os.environ[DB_ENV], os.environ[SIGNING_KEY_ENV] = db, str(signing_key)
     os.environ[ACCEPT_V1_ENROLLMENT_ENV] = "1" if accept_v1_enrollment else "0"
+    os.environ[DOCS_ENV] = "1" if docs else "0"
     uvicorn.run(
         "sync.central.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning"
     )

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
 from sync.central.blocklist import make_blocklist_files
 from sync.central.store import CentralStore
+from sync.central.terminals import TerminalRegistry
 from sync.central.updates import UpdateService
 from sync.envelope import WireError, open_sealed, parse, terminal_request_bytes
 from sync.keys import public_b64
@@ -349,12 +350,21 @@ def test_updates_are_served_only_to_enrolled_terminals_that_sign_the_request(
     roster_headers = headers(kiosk.outbox.signing_key, "/v1/updates/roster/1")
     other_county = requests.get(f"{url}/roster/1", headers=roster_headers, timeout=5)
     assert other_county.status_code == 404
+    # whoever cannot sign as an enrolled terminal learns nothing of which terminals exist, or their state
     forged = requests.get(url, headers=headers(ed25519.Ed25519PrivateKey.generate()), timeout=5)
-    assert (forged.status_code, forged.json()["error"]["code"]) == (401, "bad_signature")
     unknown = requests.get(url, headers=headers(kiosk.outbox.signing_key, terminal="T-422801-0099"), timeout=5)
-    assert (unknown.status_code, unknown.json()["error"]["code"]) == (403, "unknown_terminal")
+    TerminalRegistry(CentralStore(central_db)).issue_code("T-422801-0098")  # a terminal with a code, not enrolled
+    pending = requests.get(url, headers=headers(kiosk.outbox.signing_key, terminal="T-422801-0098"), timeout=5)
+    answers = {(r.status_code, r.text) for r in (forged, unknown, pending)}
+    assert len(answers) == 1 and next(iter(answers))[0] == 401 and forged.json()["error"]["code"] == "unauthenticated"
     replayed = requests.get(url, headers=headers(kiosk.outbox.signing_key, stamp=1_700_000_000), timeout=5)
     assert (replayed.status_code, replayed.json()["error"]["code"]) == (401, "clock_skew")
+    TerminalRegistry(CentralStore(central_db)).revoke("T-422801-0001")
+    revoked = requests.get(url, headers=headers(kiosk.outbox.signing_key), timeout=5)  # it signs: it may know
+    assert (revoked.status_code, revoked.json()["error"]["code"]) == (403, "terminal_revoked")
+    assert "20" not in revoked.json()["error"]["message"]  # not when it was revoked
+    assert requests.get(f"{central_server.url}/docs", timeout=5).status_code == 404  # off unless --docs
+    assert requests.get(f"{central_server.url}/openapi.json", timeout=5).status_code == 200
 
 
 def test_a_terminal_with_a_wrong_clock_still_gets_its_updates(tmp_path, central, central_db, central_server):

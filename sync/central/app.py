@@ -24,18 +24,27 @@ from sync.keys import load_private_key
 DB_ENV = "KIOSK_CENTRAL_DB"
 SIGNING_KEY_ENV = "KIOSK_CENTRAL_SIGNING_KEY"
 ACCEPT_V1_ENROLLMENT_ENV = "KIOSK_CENTRAL_ACCEPT_V1_ENROLLMENT"  # "1": terminals not yet updated may enrol with v1
+DOCS_ENV = "KIOSK_CENTRAL_DOCS"  # "1": serve /docs and /redoc (development)
 HTTP_CODES = {400: "malformed", 404: "not_found", 405: "method_not_allowed"}
 
 
 def create_app(
-    store: CentralStore, signing_key: ed25519.Ed25519PrivateKey, *, accept_v1_enrollment: bool = False
+    store: CentralStore,
+    signing_key: ed25519.Ed25519PrivateKey,
+    *,
+    accept_v1_enrollment: bool = False,
+    docs: bool = False,
 ) -> FastAPI:
+    """The service; `docs` serves the interactive /docs and /redoc pages (development only: the
+    OpenAPI document itself is always at /openapi.json)."""
     ingest = IngestService(store, signing_key)
     ingest.terminals.accept_v1_enrollment = accept_v1_enrollment
     app = FastAPI(
         title="County terminal central sync service",
         version=str(WIRE_VERSION),
         description="Receives sealed, signed application envelopes from enrolled county terminals.",
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.state.services = Services(store, ingest.terminals, ingest, UpdateService(store))
     _error_bodies(app)
@@ -73,4 +82,5 @@ def app_from_env() -> FastAPI:
     key = load_private_key(Path(os.environ[SIGNING_KEY_ENV]), ed25519.Ed25519PrivateKey)
     assert isinstance(key, ed25519.Ed25519PrivateKey)
     accept_v1 = os.environ.get(ACCEPT_V1_ENROLLMENT_ENV) == "1"
-    return create_app(CentralStore(os.environ[DB_ENV]), key, accept_v1_enrollment=accept_v1)
+    docs = os.environ.get(DOCS_ENV) == "1"
+    return create_app(CentralStore(os.environ[DB_ENV]), key, accept_v1_enrollment=accept_v1, docs=docs)

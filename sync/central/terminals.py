@@ -22,6 +22,9 @@ from sync.envelope import MAX_CLOCK_SKEW_S, enrollment_answer_bytes, enrollment_
 from sync.keys import KeyFileError, ed25519_public
 
 TERMINAL_ID = re.compile(r"T-([0-9]{6})-[0-9]{4}")
+UNAUTHENTICATED = CentralError(
+    "unauthenticated", "sign the request as an enrolled terminal (X-Terminal-Id, -Time, -Signature)", 401
+)
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over a phone line
 
 
@@ -30,7 +33,7 @@ def refusal(terminal_id: str, terminal: Terminal | None) -> CentralError | None:
     if terminal is None:
         return CentralError("unknown_terminal", f"{terminal_id} is not enrolled here", 403)
     if terminal.status == "revoked":
-        return CentralError("terminal_revoked", f"{terminal_id} was revoked at {terminal.revoked_at}", 403)
+        return CentralError("terminal_revoked", f"{terminal_id} is revoked", 403)
     if terminal.status != "active":
         return CentralError("terminal_not_enrolled", f"{terminal_id} has a code but has not enrolled", 403)
     return None
@@ -184,18 +187,26 @@ class TerminalRegistry:
         self, terminal_id: str, timestamp: str, signature: str, method: str, path: str, *, now: float | None = None
     ) -> Terminal:
         """The enrolled, active terminal that signed this request (method, path, time), or a
-        CentralError. The time must be within MAX_CLOCK_SKEW_S of ours, so a captured request
-        cannot be replayed later; `clock_skew` tells the terminal to retry on our clock."""
+        CentralError. The signature is checked first, and every caller who cannot sign as an
+        enrolled terminal (an unknown id, one not yet enrolled, a wrong key) gets the same answer,
+        so nobody learns which terminals exist or their state; a terminal that signs learns it is
+        revoked. The time must be within MAX_CLOCK_SKEW_S of ours, so a captured request cannot
+        be replayed later; `clock_skew` tells the terminal to retry on our clock."""
         if not TERMINAL_ID.fullmatch(terminal_id) or not re.fullmatch(r"[0-9]{1,12}", timestamp):
-            raise CentralError("unauthenticated", "send X-Terminal-Id, X-Terminal-Time and X-Terminal-Signature", 401)
-        terminal, key = self.serving(terminal_id)
+            raise UNAUTHENTICATED
+        terminal = self.store.terminal(terminal_id)
+        if terminal is None or terminal.public_key is None:
+            raise UNAUTHENTICATED
+        key = self._keys.setdefault(terminal_id, ed25519_public(terminal.public_key))
         try:
             key.verify(
                 base64.b64decode(signature, validate=True),
                 terminal_request_bytes(method, path, terminal_id, int(timestamp)),
             )
         except (InvalidSignature, ValueError):
-            raise CentralError("bad_signature", "the request is not signed by the terminal's key", 401) from None
+            raise UNAUTHENTICATED from None
+        if (refused := refusal(terminal_id, terminal)) is not None:
+            raise refused
         skew = int(timestamp) - (time.time() if now is None else now)
         if abs(skew) > MAX_CLOCK_SKEW_S:
             raise CentralError("clock_skew", f"the terminal clock is {skew:+.0f} s off; use the Date header", 401)
