@@ -195,10 +195,16 @@ class ApplicantSession:
 
     def take_card(self, result: EngineResult) -> bool:
         """The flow's part: hand it what the engine read; True once the flow accepted the card."""
+        return self._hand_over("capture", Step.ID_CAPTURE, result, self._take_card)
+
+    def _hand_over(
+        self, step: str, flow_step: Step, result: EngineResult, take: Callable[[EngineResult], tuple[bool, str]]
+    ) -> bool:
+        """Hand an engine's result to the flow (`take`), keep the try's time and announce it."""
         started = time.perf_counter()
-        ok, code = self._take_card(result)
-        self._record("capture", result.ms + self._since(started), ok, code)
-        self._emit(StepFinished(self.flow.session_id, "id_capture", ok, code))
+        ok, code = take(result)
+        self._record(step, result.ms + self._since(started), ok, code)
+        self._emit(StepFinished(self.flow.session_id, str(flow_step), ok, code))
         return ok
 
     def _take_card(self, result: EngineResult) -> tuple[bool, str]:
@@ -234,11 +240,7 @@ class ApplicantSession:
 
     def take_liveness(self, result: EngineResult) -> bool:
         """The flow's part: hand it the check's result; True once the flow moved on."""
-        started = time.perf_counter()
-        ok, code = self._take_liveness(result)
-        self._record("liveness", result.ms + self._since(started), ok, code)
-        self._emit(StepFinished(self.flow.session_id, "liveness", ok, code))
-        return ok
+        return self._hand_over("liveness", Step.LIVENESS, result, self._take_liveness)
 
     def _take_liveness(self, result: EngineResult) -> tuple[bool, str]:
         if result.unavailable is not None:
