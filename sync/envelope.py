@@ -158,7 +158,10 @@ def parse(raw: bytes) -> Envelope:
     sealed = _b64(data["sealed"], "sealed")
     if len(sealed) < 32 + 16:
         raise WireError("malformed", "sealed is too short to hold an HPKE encapsulation and a tag")
-    return Envelope(Meta.from_dict(data["meta"]), sealed, signature, raw)
+    meta = Meta.from_dict(data["meta"])
+    if raw != jcs(data):  # one envelope, one byte string: no copy re-spaced or re-ordered by someone on the path
+        raise WireError("malformed", "the envelope is not in canonical form (JCS: keys sorted, no whitespace)")
+    return Envelope(meta, sealed, signature, raw)
 
 
 def verify(envelope: Envelope, terminal_public: ed25519.Ed25519PublicKey) -> None:

@@ -209,3 +209,14 @@ def test_an_envelope_naming_another_county_is_refused_and_digits_are_ascii_only(
     with pytest.raises(CentralError) as refused:
         service.terminals.issue_code(wide)
     assert refused.value.code == "malformed"
+
+
+def test_a_copy_of_an_envelope_re_spaced_on_the_way_is_refused_and_the_genuine_bytes_are_stored(service, terminal):
+    """Whoever sees an envelope could send it first with a space added: its signature still holds
+    (it covers meta and sealed, not the line), and the genuine bytes were then refused id_conflict
+    and held for ever. Only the canonical bytes are an envelope."""
+    genuine = terminal.envelope()
+    respaced = genuine.replace(b'{"meta":', b'{ "meta":', 1)
+    reordered = json.dumps(json.loads(genuine)).encode()  # Python's spacing
+    assert codes(service.ingest([respaced, reordered])) == ["malformed", "malformed"]
+    assert codes(service.ingest([genuine])) == ["stored"]

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from county_common.canonical_json import jcs
 from sync.envelope import MAX_ENVELOPE_BYTES, Meta, Receipt, WireError, open_sealed, parse, seal, verify
 
 CENTRAL = x25519.X25519PrivateKey.generate()
@@ -40,14 +41,17 @@ def code_of(fn) -> str:
     return error.value.code
 
 
-def test_digest_is_of_the_bytes_as_received_not_a_reserialisation():
+def test_only_the_canonical_bytes_are_an_envelope():
+    """One envelope has one byte string (JCS), so nobody can store a re-spaced copy under its id
+    before it arrives; its digest is of those bytes."""
     import hashlib
 
-    spaced = json.dumps(json.loads(make().to_bytes()), indent=1).encode()  # another writer's whitespace
-    received = parse(spaced)
+    genuine = make().to_bytes()
+    spaced = json.dumps(json.loads(genuine), indent=1).encode()  # another writer's whitespace
+    assert code_of(lambda: parse(spaced)) == "malformed"
+    received = parse(genuine)
     verify(received, TERMINAL.public_key())
-    assert received.to_bytes() == spaced
-    assert received.digest == hashlib.sha256(spaced).hexdigest()
+    assert received.to_bytes() == genuine and received.digest == hashlib.sha256(genuine).hexdigest()
 
 
 def test_wrong_central_key_cannot_open():
@@ -64,7 +68,7 @@ def test_meta_moved_onto_another_envelope_is_refused():
     first, second = make(1), make(2)
     data = json.loads(second.to_bytes())
     data["meta"] = json.loads(first.to_bytes())["meta"]
-    forged = parse(json.dumps(data).encode())
+    forged = parse(jcs(data))
     assert code_of(lambda: verify(forged, TERMINAL.public_key())) == "bad_signature"
     assert code_of(lambda: open_sealed(forged, CENTRAL)) == "cannot_open"  # metadata is bound into HPKE
 
@@ -73,7 +77,7 @@ def test_meta_moved_onto_another_envelope_is_refused():
 def test_edited_metadata_is_refused(field):
     data = json.loads(make().to_bytes())
     data["meta"][field] = {"seq": 99, "county": "110101", "created_at": "2020-01-01T00:00:00Z"}[field]
-    assert code_of(lambda: verify(parse(json.dumps(data).encode()), TERMINAL.public_key())) == "bad_signature"
+    assert code_of(lambda: verify(parse(jcs(data)), TERMINAL.public_key())) == "bad_signature"
 
 
 @pytest.mark.parametrize(
@@ -107,7 +111,7 @@ def test_damaged_wire_bytes_get_specific_codes(mutate, code):
 def test_meta_in_the_wrong_form_is_malformed(key, value):
     data = json.loads(make().to_bytes())
     data["meta"][key] = value
-    assert code_of(lambda: parse(json.dumps(data).encode())) == "malformed"
+    assert code_of(lambda: parse(jcs(data))) == "malformed"
 
 
 def test_payload_too_large_is_refused_when_sealing():
@@ -123,7 +127,7 @@ def test_any_bit_flip_in_sealed_or_signature_is_caught(position, bit):
     raw = bytearray(base64.b64decode(data[which]))
     raw[position % len(raw)] ^= 1 << bit
     data[which] = base64.b64encode(bytes(raw)).decode()
-    damaged = parse(json.dumps(data).encode())
+    damaged = parse(jcs(data))
     assert code_of(lambda: verify(damaged, TERMINAL.public_key())) == "bad_signature"
     if which == "sealed":
         assert code_of(lambda: open_sealed(damaged, CENTRAL)) == "cannot_open"
