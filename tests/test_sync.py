@@ -257,3 +257,89 @@ def test_backoff_grows_exponentially_with_full_jitter_and_is_capped():
     assert all(0 <= d <= min(900, 2 * 2**n) for n, row in enumerate(delays) for d in row)
     assert max(delays[1]) < 4.01 and max(delays[8]) > 256 and max(delays[11]) <= 900
     assert len({round(d, 6) for d in delays[5]}) > 150  # jittered, not in step
+
+
+def _central_keys_config(kiosk: Kiosk, keys: list) -> bytes:
+    """A config update's [central] section trusting `keys` for receipts and updates."""
+    from sync.keys import public_b64
+
+    listed = ", ".join(f'"{public_b64(key)}"' for key in keys)
+    return (
+        f'[central]\nurl = "{kiosk.config.central.url}"\nhpke_public_key = "{kiosk.config.central.hpke_public_key}"\n'
+        f"signing_public_keys = [{listed}]\n"
+    ).encode()
+
+
+def test_a_central_signing_key_rotation_with_envelopes_in_flight_loses_and_holds_nothing(tmp_path, central):
+    """The service starts signing receipts with a new key before this terminal trusts it: the
+    batch's receipts do not verify, yet the config update that brings the key (signed by the old
+    one) is pulled in the same pass, and the outbox is drained with it. Envelopes the service had
+    stored under the old key and answers again are signed with the new one."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from sync.central.updates import UpdateService
+    from sync.keys import private_pem, write_private_file
+
+    db = str(tmp_path / "central.sqlite")
+    old_key, new_key = central.signing, ed25519.Ed25519PrivateKey.generate()
+    old_file, new_file = tmp_path / "old.pem", tmp_path / "new.pem"
+    write_private_file(old_file, private_pem(old_key))
+    write_private_file(new_file, private_pem(new_key))
+    server = CentralProcess(db, old_file).start()
+    try:
+        kiosk = enrolled_kiosk(tmp_path / "t", central, db, server.url)
+        queue(kiosk, 3, seed=1)
+        assert kiosk.sync_client().sync_once().ok and kiosk.outbox.queued_ids() == []
+        stored_before = queue(kiosk, 2, seed=2)  # stored under the old key; the receipts never came back
+        answer = requests.post(f"{server.url}/v1/envelopes", data=b"\n".join(stored_before.values()) + b"\n",
+                               headers={"Content-Type": "application/x-ndjson"}, timeout=10)  # fmt: skip
+        assert [r["status"] for r in answer.json()["results"]] == ["stored", "stored"]
+        in_flight = set(queue(kiosk, 4, seed=3)) - set(stored_before)
+        both = _central_keys_config(kiosk, [old_key, new_key])
+        UpdateService(CentralStore(db), old_key).publish("config", {"config.toml": both}, ["*"])
+    finally:
+        server.stop()
+    server = CentralProcess(db, new_file, port=server.port).start()  # the service now signs with the new key
+    try:
+        report = kiosk.sync_client().sync_once()
+        assert report.ok, report.as_dict()
+        assert [u["outcome"] for u in report.updates] == ["applied"]
+        # stored on the first drain (receipts not yet trusted), answered again on the second
+        assert (report.stored, report.duplicates) == (4, 2 + 6)
+        assert kiosk.outbox.queued_ids() == [] and kiosk.outbox.status()["held"] == 0
+        store = CentralStore(db)
+        assert set(in_flight) | set(stored_before) <= set(store.stored_wires())
+        store.close()
+    finally:
+        server.stop()
+        kiosk.close()
+
+
+def test_a_re_sent_envelope_is_receipted_with_the_key_in_use_now(tmp_path, central):
+    """A terminal that already dropped the old key can still clear an envelope stored under it."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from sync.central.ingest import IngestService
+    from sync.envelope import Receipt, WireError, parse
+
+    db = str(tmp_path / "central.sqlite")
+    store = CentralStore(db)
+    before = IngestService(store, central.signing)
+    kiosk = Kiosk.start(central.write_config(tmp_path / "k.toml"), tmp_path / "t")
+    try:
+        from sync import enrollment
+
+        before.terminals.enroll(enrollment.build_request("T-422801-0001", kiosk.outbox.signing_key,
+                                                         before.terminals.issue_code("T-422801-0001")))  # fmt: skip
+        wire = next(iter(queue(kiosk, 1).values()))
+        assert before.ingest([wire])[0].status == "stored"
+        new_key = ed25519.Ed25519PrivateKey.generate()
+        again = IngestService(store, new_key).ingest([wire])[0]
+        assert again.status == "duplicate"
+        receipt = Receipt.from_dict(again.receipt.as_dict())
+        receipt.verify_for(parse(wire), [new_key.public_key()])
+        with pytest.raises(WireError):
+            receipt.verify_for(parse(wire), [central.signing.public_key()])
+    finally:
+        kiosk.close()
+        store.close()

@@ -120,9 +120,11 @@ class IngestService:
                         conflict = CentralError("id_conflict", ID_CONFLICT)
                         results.append((index, _refused(conflict, meta.envelope_id)))
                         continue
+                    # signed again with the key in use now: a terminal that no longer trusts the key of the
+                    # first answer (a rotation) can still clear the envelope
                     receipt = Receipt(
-                        meta.envelope_id, terminal_id, stored.seq, stored.sha256, stored.stored_at, stored.receipt_sig
-                    )
+                        meta.envelope_id, terminal_id, stored.seq, stored.sha256, stored.stored_at
+                    ).signed_by(self.signing_key)
                     results.append((index, Outcome("duplicate", meta.envelope_id, receipt)))
                     continue
                 if meta.county != terminal.county:

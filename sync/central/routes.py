@@ -141,7 +141,7 @@ async def enroll(request: Request, services: ServicesDep) -> dict:
 )
 async def ingest(request: Request, services: ServicesDep) -> dict:
     """Store a batch of envelopes; each gets a signed receipt or a refusal with its code.
-    Re-sending an envelope is safe: it gets the receipt it got the first time."""
+    Re-sending an envelope is safe: its receipt is the first one, signed by the key in use now."""
     if request.headers.get("content-type", "").split(";")[0].strip() != NDJSON:
         raise CentralError("unsupported_media_type", f"send envelopes as {NDJSON}, one per line", 415)
     body = bytearray()

@@ -2,7 +2,7 @@
 
 SQLAlchemy Core, so one set of statements runs on SQLite (a file path: the default, one node)
 and PostgreSQL (`postgresql://...`: production). Envelopes are stored byte for byte as they
-arrived, with the receipt that was returned for them, so a re-send gets the same receipt.
+arrived, with the receipt that was returned for them; a re-send gets the same receipt, signed again.
 """
 
 from __future__ import annotations

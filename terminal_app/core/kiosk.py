@@ -258,7 +258,7 @@ class Kiosk:
         return SyncClient(
             self.outbox,
             url,
-            self.central_keys(),
+            self.central_keys,  # read at each use: a config update may rotate them mid-sync
             lock_path=self.vault.data_dir / SYNC_LOCK_FILE,
             updates=self.updates,
             **options,

@@ -2,9 +2,9 @@
 service — oldest first, in batches, deleting an envelope only for a valid signed receipt.
 
 Interrupting it anywhere is safe: an envelope leaves the outbox only in the transaction that
-records its receipt, and a re-sent envelope gets the receipt it got the first time. Failed
-attempts back off exponentially with full jitter, so a county's terminals coming back online
-together do not arrive in step.
+records its receipt, and a re-sent envelope gets its first receipt again (signed by the key in
+use). Failed attempts back off exponentially with full jitter, so a county's terminals coming
+back online together do not arrive in step.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ HOLD_CODES = frozenset(
     }
 )
 USER_AGENT = "county-terminal-sync/1"
+LINK_DOWN = frozenset({"unreachable", "timeout", "connection_lost"})  # nothing more can be asked this pass
 
 
 def backoff_delay(failures: int, rng: random.Random, *, base: float = 2.0, cap: float = 900.0) -> float:
@@ -92,7 +93,7 @@ class SyncClient:
         self,
         outbox: Outbox,
         server: str,
-        central_keys: list[ed25519.Ed25519PublicKey],
+        central_keys: list[ed25519.Ed25519PublicKey] | Callable[[], list[ed25519.Ed25519PublicKey]],
         *,
         lock_path: Path,
         session: requests.Session | None = None,
@@ -103,7 +104,7 @@ class SyncClient:
     ):
         self.outbox = outbox
         self.server = server.rstrip("/")
-        self.central_keys = central_keys
+        self._central_keys = central_keys  # a callable: the keys in force, which a config update may change
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.timeout = timeout
@@ -113,24 +114,46 @@ class SyncClient:
         self.updates = updates
         self._clock_offset = 0.0  # the central clock minus ours, learnt from a clock_skew answer
 
+    @property
+    def central_keys(self) -> list[ed25519.Ed25519PublicKey]:
+        keys = self._central_keys
+        return keys() if callable(keys) else keys
+
+    @central_keys.setter
+    def central_keys(self, keys: list[ed25519.Ed25519PublicKey]) -> None:
+        self._central_keys = keys
+
     def sync_once(self) -> SyncReport:
-        """Send batches until the outbox is empty or something fails; record the outcome."""
+        """Send batches until the outbox is empty or something fails, then take the updates, even
+        after a failed batch unless the link is down: a receipt signed by a central key this
+        terminal does not trust yet is how a key rotation looks, and the config update that
+        brings the new key is the way out (the outbox is drained once more after it)."""
         with open(self._lock_path, "a") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise SyncBusy("another sync of this terminal is running") from None
             report = SyncReport()
-            try:
-                while batch := self.outbox.pending(limit=self.batch_size, max_bytes=self.batch_bytes):
-                    self._send(batch, report)
-                if self.updates is not None:
+            report.error = self._drain(report)
+            if self.updates is not None and (report.error is None or report.error.code not in LINK_DOWN):
+                try:
                     self._pull_updates(self.updates, report)
-            except WireError as error:
-                report.error = error
+                except WireError as error:
+                    report.error = report.error or error
+                applied = any(u.get("kind") == "config" and u.get("outcome") == "applied" for u in report.updates)
+                if report.error is not None and report.error.code == "bad_receipt" and applied:
+                    report.error = self._drain(report)  # with the keys the config update brought
             report.remaining = self.outbox.status()["queued"]
             self.outbox.record_attempt(report.error)
             return report
+
+    def _drain(self, report: SyncReport) -> WireError | None:
+        try:
+            while batch := self.outbox.pending(limit=self.batch_size, max_bytes=self.batch_bytes):
+                self._send(batch, report)
+        except WireError as error:
+            return error
+        return None
 
     def _send(self, batch: list[QueuedEnvelope], report: SyncReport) -> None:
         body = b"\n".join(q.wire for q in batch) + b"\n"
