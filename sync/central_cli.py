@@ -63,14 +63,26 @@ def keygen(directory: Path) -> None:
     help="Also enrol terminals that send the code in clear (wire version 1), while they are updated.",
 )
 @click.option("--docs", is_flag=True, help="Serve the interactive /docs and /redoc pages (development only).")
+@click.option("--max-connections", default=512, show_default=True, type=click.IntRange(4, 100_000),
+              help="Connections and requests at once, per worker; more are answered 503.")  # fmt: skip
+@click.option("--body-stall", default=10.0, show_default=True, type=click.FloatRange(0.5, 300),
+              help="Seconds a request body may send nothing before it is refused (408).")  # fmt: skip
 def serve(
-    db: str, signing_key: Path, host: str, port: int, workers: int, accept_v1_enrollment: bool, docs: bool
+    db: str,
+    signing_key: Path,
+    host: str,
+    port: int,
+    workers: int,
+    accept_v1_enrollment: bool,
+    docs: bool,
+    max_connections: int,
+    body_stall: float,
 ) -> None:
     """Run the sync service (HTTP; the OpenAPI document is at /openapi.json). It holds the receipt
     signing key only: the opening key stays with the back office."""
     import uvicorn
 
-    from sync.central.app import ACCEPT_V1_ENROLLMENT_ENV, DB_ENV, DOCS_ENV, SIGNING_KEY_ENV
+    from sync.central.app import ACCEPT_V1_ENROLLMENT_ENV, BODY_STALL_ENV, DB_ENV, DOCS_ENV, SIGNING_KEY_ENV
 
     try:
         load_private_key(signing_key, ed25519.Ed25519PrivateKey)
@@ -80,8 +92,17 @@ def serve(
     os.environ[DB_ENV], os.environ[SIGNING_KEY_ENV] = db, str(signing_key)
     os.environ[ACCEPT_V1_ENROLLMENT_ENV] = "1" if accept_v1_enrollment else "0"
     os.environ[DOCS_ENV] = "1" if docs else "0"
+    os.environ[BODY_STALL_ENV] = str(body_stall)
     uvicorn.run(
-        "sync.central.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning"
+        "sync.central.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        limit_concurrency=max_connections,  # beyond it: 503, instead of running out of file descriptors
+        timeout_keep_alive=5,  # an idle kept-alive connection is closed after 5 s
+        h11_max_incomplete_event_size=16 << 10,  # request line and headers: 16 KiB at most
     )
 
 

@@ -54,3 +54,40 @@ def test_the_central_service_answers_deep_json_with_its_error_body(central_serve
         enroll = requests.post(f"{central_server.url}/v1/enroll", data=body,
                                headers={"Content-Type": "application/json"}, timeout=30)  # fmt: skip
         assert (enroll.status_code, enroll.json()["error"]["code"]) == (status, code)
+
+
+@pytest.mark.integration
+def test_a_stalled_body_is_given_up_on_and_connections_beyond_the_limit_are_turned_away(tmp_path, central_key_file):
+    """Slow clients (slowloris): a body that stops arriving is refused 408 after the stall time;
+    connections beyond the limit get 503 at once, and the service still answers afterwards."""
+    import socket
+    import time
+
+    from tests.servers import CentralProcess
+
+    server = CentralProcess(str(tmp_path / "central.sqlite"), central_key_file,
+                            options=("--body-stall", "1", "--max-connections", "8")).start()  # fmt: skip
+    try:
+        stalled = socket.create_connection(("127.0.0.1", server.port))
+        stalled.sendall(b"POST /v1/envelopes HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+                        b"Content-Length: 100000\r\n\r\n" + b"{" * 10)  # fmt: skip
+        started = time.monotonic()
+        stalled.settimeout(10)
+        answer = b""
+        while b'"timeout"' not in answer and (chunk := stalled.recv(4096)):
+            answer += chunk
+        assert b" 408 " in answer.split(b"\r\n")[0] and b'"timeout"' in answer
+        assert time.monotonic() - started < 5
+        stalled.close()
+        idle = []
+        for _ in range(20):  # half-open connections that never send a request
+            idle.append(socket.create_connection(("127.0.0.1", server.port)))
+        time.sleep(0.5)
+        turned_away = requests.get(f"{server.url}/v1/health", timeout=5)
+        assert turned_away.status_code == 503
+        for connection in idle:
+            connection.close()
+        time.sleep(0.5)
+        assert requests.get(f"{server.url}/v1/health", timeout=5).status_code == 200
+    finally:
+        server.stop()

@@ -25,6 +25,7 @@ DB_ENV = "KIOSK_CENTRAL_DB"
 SIGNING_KEY_ENV = "KIOSK_CENTRAL_SIGNING_KEY"
 ACCEPT_V1_ENROLLMENT_ENV = "KIOSK_CENTRAL_ACCEPT_V1_ENROLLMENT"  # "1": terminals not yet updated may enrol with v1
 DOCS_ENV = "KIOSK_CENTRAL_DOCS"  # "1": serve /docs and /redoc (development)
+BODY_STALL_ENV = "KIOSK_CENTRAL_BODY_STALL_S"  # seconds a request body may send nothing (default 10)
 HTTP_CODES = {400: "malformed", 404: "not_found", 405: "method_not_allowed"}
 
 
@@ -34,6 +35,7 @@ def create_app(
     *,
     accept_v1_enrollment: bool = False,
     docs: bool = False,
+    body_stall_s: float = 10.0,
 ) -> FastAPI:
     """The service; `docs` serves the interactive /docs and /redoc pages (development only: the
     OpenAPI document itself is always at /openapi.json)."""
@@ -46,7 +48,7 @@ def create_app(
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
     )
-    app.state.services = Services(store, ingest.terminals, ingest, UpdateService(store))
+    app.state.services = Services(store, ingest.terminals, ingest, UpdateService(store), body_stall_s)
     _error_bodies(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -83,4 +85,7 @@ def app_from_env() -> FastAPI:
     assert isinstance(key, ed25519.Ed25519PrivateKey)
     accept_v1 = os.environ.get(ACCEPT_V1_ENROLLMENT_ENV) == "1"
     docs = os.environ.get(DOCS_ENV) == "1"
-    return create_app(CentralStore(os.environ[DB_ENV]), key, accept_v1_enrollment=accept_v1, docs=docs)
+    stall = float(os.environ.get(BODY_STALL_ENV) or 10.0)
+    return create_app(
+        CentralStore(os.environ[DB_ENV]), key, accept_v1_enrollment=accept_v1, docs=docs, body_stall_s=stall
+    )

@@ -5,6 +5,7 @@ hands the work to a service off the event loop; none reads the store or checks a
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -57,6 +58,24 @@ class Services:
     terminals: TerminalRegistry
     ingest: IngestService
     updates: UpdateService
+    body_stall_s: float = 10.0  # a request body that sends nothing for this long is given up on
+
+
+async def read_body(request: Request, limit: int, what: str, stall_s: float) -> bytes:
+    """The request's body, refused while it streams once past `limit` (413) or when it stalls
+    for `stall_s` (408): a client that trickles or stops cannot hold a worker or its memory."""
+    body = bytearray()
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(chunks.__anext__(), stall_s)
+        except StopAsyncIteration:
+            return bytes(body)
+        except TimeoutError:
+            raise CentralError("timeout", f"{what} stalled: nothing arrived for {stall_s:.0f} s", 408) from None
+        body += chunk
+        if len(body) > limit:
+            raise CentralError("oversize", f"{what} is at most {limit} bytes", 413)
 
 
 def services(request: Request) -> Services:
@@ -104,13 +123,9 @@ async def enroll(request: Request, services: ServicesDep) -> dict:
     """Register a terminal's public key, proving knowledge of a one-time code issued by
     `kiosk-central enroll-code` without sending it (version 2). Version 1, the code in clear, only
     where the service was started to accept it."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_ENROLL_BYTES:
-            raise CentralError("oversize", f"an enrollment request is at most {MAX_ENROLL_BYTES} bytes", 413)
+    body = await read_body(request, MAX_ENROLL_BYTES, "an enrollment request", services.body_stall_s)
     try:
-        data = loads(bytes(body))
+        data = loads(body)
     except ValueError:
         raise CentralError("malformed", "the enrollment request is not JSON") from None
     if not isinstance(data, dict):
@@ -144,12 +159,8 @@ async def ingest(request: Request, services: ServicesDep) -> dict:
     Re-sending an envelope is safe: its receipt is the first one, signed by the key in use now."""
     if request.headers.get("content-type", "").split(";")[0].strip() != NDJSON:
         raise CentralError("unsupported_media_type", f"send envelopes as {NDJSON}, one per line", 415)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BATCH_BYTES:
-            raise CentralError("oversize", f"a batch is at most {MAX_BATCH_BYTES} bytes", 413)
-    wires = [line for line in bytes(body).split(b"\n") if line.strip()]  # an empty batch: no results
+    body = await read_body(request, MAX_BATCH_BYTES, "a batch", services.body_stall_s)
+    wires = [line for line in body.split(b"\n") if line.strip()]  # an empty batch: no results
     outcomes = await run_in_threadpool(services.ingest.ingest, wires)
     return {"results": [outcome.as_dict() for outcome in outcomes]}
 
