@@ -29,3 +29,21 @@ def write_atomically(path: Path, chunks: Iterable[bytes], *, mode: int = 0o600) 
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def owner_only_file(path: Path) -> None:
+    """`path` readable and writable by its owner only, made empty now if new (a database: SQLite
+    gives its -wal and -shm files the same permissions); an existing one made by an older version
+    is tightened. A link is not followed."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:
+        if path.is_file() and not path.is_symlink() and path.stat().st_uid == os.getuid():
+            path.chmod(0o600)
+
+
+def owner_only_dir(path: Path) -> None:
+    """`path` a directory only its owner can enter (made if new, tightened if it was made wider)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.is_symlink() and path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+        path.chmod(0o700)

@@ -57,3 +57,20 @@ def test_the_central_sqlite_store_is_owner_only_new_or_old(tmp_path):
     fresh.chmod(0o644)  # made by an older version
     CentralStore(str(fresh)).close()
     assert mode(fresh) == 0o600
+
+
+def test_the_terminals_data_directory_and_vault_are_owner_only_new_or_left_wider_by_an_older_version(tmp_path):
+    from terminal_app.core.vault import Vault
+
+    fresh = tmp_path / "fresh"
+    Vault(fresh).close()
+    assert mode(fresh) == 0o700 and mode(fresh / "vault.sqlite") == 0o600 and mode(fresh / "data.key") == 0o600
+    old = tmp_path / "old"
+    Vault(old).close()
+    old.chmod(0o755)
+    (old / "vault.sqlite").chmod(0o644)
+    vault = Vault(old)  # what an older version left
+    vault.save_draft("s", "consent", {"a": 1})
+    vault.close()
+    assert mode(old) == 0o700 and mode(old / "vault.sqlite") == 0o600
+    assert not (old / "vault.sqlite-wal").exists() or mode(old / "vault.sqlite-wal") == 0o600

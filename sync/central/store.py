@@ -8,7 +8,6 @@ arrived, with the receipt that was returned for them; a re-send gets the same re
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from sync.files import owner_only_file
 
 metadata = sa.MetaData()
 
@@ -97,16 +98,6 @@ def engine_url(db: str) -> str:
     return f"sqlite:///{db}"
 
 
-def _owner_only(path: Path) -> None:
-    """The SQLite file (made now if new) readable by its owner only: it holds every application.
-    SQLite gives its -wal and -shm files the same permissions."""
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
-    except FileExistsError:
-        if path.is_file() and not path.is_symlink() and path.stat().st_uid == os.getuid():
-            path.chmod(0o600)
-
-
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -167,7 +158,7 @@ class CentralStore:
     def __init__(self, db: str):
         self.url = engine_url(db)
         if self.url.startswith("sqlite:///"):
-            _owner_only(Path(self.url.removeprefix("sqlite:///")))
+            owner_only_file(Path(self.url.removeprefix("sqlite:///")))
         self.engine: Engine = sa.create_engine(self.url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)

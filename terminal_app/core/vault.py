@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from sync.files import owner_only_dir, owner_only_file
 from terminal_app.core.data_key import DataCipher, load_or_create_data_key
 
 VAULT_FILE = "vault.sqlite"
@@ -150,11 +151,12 @@ class Vault:
 
     def __init__(self, data_dir: Path | str, *, clock: Callable[[], float] = time.time):
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        owner_only_dir(self.data_dir)  # the vault, the data key and the terminal key live here
         self.key = load_or_create_data_key(self.data_dir / KEY_FILE)
         self._cipher = DataCipher(self.key)
         self._clock = clock
         path = self.data_dir / VAULT_FILE
+        owner_only_file(path)
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
             self.db = sqlite_utils.Database(conn)
