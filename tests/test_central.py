@@ -14,6 +14,7 @@ from sync.central.backoffice import export_applications
 from sync.central.errors import CentralError
 from sync.central.ingest import IngestService
 from sync.central.store import CentralStore
+from sync.central.terminals import TerminalRegistry
 from sync.envelope import WireError, parse
 from terminal_app.core.outbox import Sealer
 
@@ -220,3 +221,40 @@ def test_a_copy_of_an_envelope_re_spaced_on_the_way_is_refused_and_the_genuine_b
     reordered = json.dumps(json.loads(genuine)).encode()  # Python's spacing
     assert codes(service.ingest([respaced, reordered])) == ["malformed", "malformed"]
     assert codes(service.ingest([genuine])) == ["stored"]
+
+
+def test_codes_and_publications_made_at_the_same_moment_all_succeed(central_db, central):
+    """Eight administrators at once: codes for one new terminal (it is created once) and updates
+    of one kind (each gets its own number). On PostgreSQL the losers' failed inserts made
+    IntegrityError and 'busy' answers before."""
+    import threading
+
+    from sync.central.updates import UpdateService
+    from tests.test_updates import RISK
+
+    store = CentralStore(central_db)
+    try:
+        ready = threading.Barrier(8)
+        codes_made: list[str] = []
+        versions: list[int] = []
+        failures: list[BaseException] = []
+
+        def administrator(i: int) -> None:
+            try:
+                ready.wait()
+                codes_made.append(TerminalRegistry(store).issue_code("T-422801-0042"))
+                published, _ = UpdateService(store, central.signing).publish("config", {"config.toml": RISK}, ["*"])
+                versions.append(published.version)
+            except BaseException as error:
+                failures.append(error)
+
+        workers = [threading.Thread(target=administrator, args=(i,)) for i in range(8)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert failures == []
+        assert len(set(codes_made)) == 8 and store.terminal("T-422801-0042").status == "pending"
+        assert sorted(versions) == list(range(1, 9))
+    finally:
+        store.close()

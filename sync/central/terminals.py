@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from sqlalchemy.exc import IntegrityError
 
 from sync import enrollment
 from sync.central.errors import CentralError
@@ -71,17 +72,24 @@ class TerminalRegistry:
             raise CentralError("malformed", f"{terminal_id!r} is not a terminal id (T-<county>-<serial>)")
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
         expires_at = (datetime.now(UTC) + timedelta(hours=valid_hours)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        with self.store.begin() as conn:
-            existing = self.store.terminal(terminal_id, conn)
-            if existing and existing.status != "pending":
-                raise CentralError(
-                    "already_enrolled",
-                    f"{terminal_id} is {existing.status}; a replacement terminal gets a new serial number",
-                    409,
-                )
-            if not existing:
-                self.store.add_pending_terminal(conn, terminal_id, match.group(1))
-            self.store.add_enrollment_code(conn, enrollment.code_digest(code), terminal_id, expires_at)
+        for attempt in range(2):
+            try:
+                with self.store.begin() as conn:
+                    existing = self.store.terminal(terminal_id, conn)
+                    if existing and existing.status != "pending":
+                        raise CentralError(
+                            "already_enrolled",
+                            f"{terminal_id} is {existing.status}; a replacement terminal gets a new serial number",
+                            409,
+                        )
+                    if not existing:
+                        self.store.add_pending_terminal(conn, terminal_id, match.group(1))
+                    self.store.add_enrollment_code(conn, enrollment.code_digest(code), terminal_id, expires_at)
+            except IntegrityError:  # another code for this new terminal was issued at the same moment
+                if attempt:
+                    raise
+                continue
+            break
         return "-".join(code[i : i + 4] for i in range(0, 16, 4))
 
     def enroll(self, request: dict) -> dict:

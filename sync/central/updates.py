@@ -3,6 +3,9 @@ handing each terminal the latest one of each kind addressed to it."""
 
 from __future__ import annotations
 
+import random
+import time
+
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy.exc import IntegrityError
 
@@ -10,6 +13,8 @@ from kiosk_config.updates import READERS, ContentError
 from sync.central.errors import CentralError
 from sync.central.store import CentralStore, Published, Terminal
 from sync.update import KINDS, build_update, parse_update
+
+PUBLISH_TRIES = 50  # publishers at once each take the next free number; a loser tries again
 
 
 class UpdateService:
@@ -28,16 +33,17 @@ class UpdateService:
             READERS[kind](files)
         except ContentError as error:
             raise CentralError("invalid_content", str(error)) from None
-        for _ in range(3):  # two publishers at once: the loser takes the next number
-            with self.store.begin() as conn:
-                version = self.store.latest_update_version(conn, kind) + 1
-                body = build_update(kind, version, files, self.signing_key, audience=audience)
-                update = parse_update(body)
-                published = Published(kind, version, update.audience, update.issued_at, update.sha256, len(body))
-                try:
+        for attempt in range(PUBLISH_TRIES):  # publishers at once: a loser rolls back and takes the next number
+            try:
+                with self.store.begin() as conn:
+                    version = self.store.latest_update_version(conn, kind) + 1
+                    body = build_update(kind, version, files, self.signing_key, audience=audience)
+                    update = parse_update(body)
+                    published = Published(kind, version, update.audience, update.issued_at, update.sha256, len(body))
                     self.store.add_update(conn, published, body)
-                except IntegrityError:
-                    continue
+            except IntegrityError:  # the transaction is rolled back whole (PostgreSQL refuses a failed one)
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+                continue
             return published, body
         raise CentralError("busy", f"could not number the {kind} update; try again", 409)
 
