@@ -148,7 +148,7 @@ def parse(raw: bytes) -> Envelope:
         raise WireError("malformed", "the envelope is not JSON (truncated or corrupted?)") from None
     if not isinstance(data, dict):
         raise WireError("malformed", "the envelope must be a JSON object")
-    if data.get("v") != WIRE_VERSION:
+    if data.get("v") != WIRE_VERSION or type(data.get("v")) is not int:  # true and 1.0 are not 1
         raise WireError("unsupported_version", f"wire version {data.get('v')!r} is not supported (only 1)")
     if set(data) != {"v", "meta", "sealed", "sig"}:
         raise WireError("malformed", "the envelope must have exactly the keys v, meta, sealed, sig")

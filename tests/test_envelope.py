@@ -165,3 +165,11 @@ def test_receipt_for_another_envelope_or_from_another_key_is_refused():
     tampered = Receipt(**{**edited.__dict__, "stored_at": "2030-01-01T00:00:00Z"})
     assert code_of(lambda: tampered.verify_for(envelope, [CENTRAL_SIGNING.public_key()])) == "bad_signature"
     assert code_of(lambda: Receipt.from_dict({"envelope_id": "x"})) == "malformed"
+
+
+def test_only_the_integer_1_is_version_1_and_a_member_given_twice_is_malformed():
+    data = json.loads(make().to_bytes())
+    for version in (True, 1.0):
+        assert code_of(lambda v=version: parse(jcs(data | {"v": v}))) == "unsupported_version"
+    twice = jcs(data).replace(b'"meta":{', b'"meta":{"county":"110101",', 1)  # JSON keeps the last of two
+    assert code_of(lambda: parse(twice)) == "malformed"
