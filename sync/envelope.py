@@ -133,9 +133,12 @@ def _b64(value: object, name: str) -> bytes:
     if not isinstance(value, str):
         raise WireError("malformed", f"{name} must be base64 text")
     try:
-        return base64.b64decode(value, validate=True)
+        decoded = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise WireError("malformed", f"{name} is not valid base64") from None
+    if base64.b64encode(decoded).decode() != value:  # unused low bits set: another spelling of the same bytes
+        raise WireError("malformed", f"{name} is not in canonical base64")
+    return decoded
 
 
 def parse(raw: bytes) -> Envelope:

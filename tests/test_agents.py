@@ -101,17 +101,28 @@ def test_roster_is_replaced_whole(roster):
         roster.login("A-1", "246810")
 
 
-def test_wrong_pins_tried_at_once_from_several_processes_each_count_and_lock(roster, kiosk, config_path, tmp_path):
+def test_wrong_pins_tried_at_once_from_several_processes_each_count_and_lock(
+    roster, kiosk, config_path, tmp_path, monkeypatch
+):
     """Eight wrong PINs at the same moment, each from its own connection to the vault (as eight
     processes would): every one is counted, so the agent is locked; once the count left the lock at
     1 and guessing in parallel outran the lockout."""
     import threading
 
+    from terminal_app.core import agents as agents_module
     from terminal_app.core.kiosk import Kiosk
 
     tries = 8
     ready = threading.Barrier(tries)
     answers: list[str] = []
+    checked: list[str] = []
+    real_verify = agents_module.verify_pin
+
+    def counted_verify(pin: str, pin_hash: str) -> bool:
+        checked.append(pin)
+        return real_verify(pin, pin_hash)
+
+    monkeypatch.setattr(agents_module, "verify_pin", counted_verify)
 
     def guess() -> None:
         own = Kiosk.start(config_path, tmp_path / "data", runs_sessions=False)  # the same vault, its own connection
@@ -129,6 +140,7 @@ def test_wrong_pins_tried_at_once_from_several_processes_each_count_and_lock(ros
     for thread in threads:
         thread.join()
     assert sorted(answers).count("locked") >= tries - kiosk.config.agents.lockout_after + 1
+    assert len(checked) <= kiosk.config.agents.lockout_after  # tries beyond the allowance never reach the PIN
     later = Kiosk.start(config_path, tmp_path / "data", runs_sessions=False)  # on the same (real) clock
     try:
         with pytest.raises(LoginError) as error:  # the right PIN now waits out the lock

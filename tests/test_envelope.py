@@ -173,3 +173,15 @@ def test_only_the_integer_1_is_version_1_and_a_member_given_twice_is_malformed()
         assert code_of(lambda v=version: parse(jcs(data | {"v": v}))) == "unsupported_version"
     twice = jcs(data).replace(b'"meta":{', b'"meta":{"county":"110101",', 1)  # JSON keeps the last of two
     assert code_of(lambda: parse(twice)) == "malformed"
+
+
+def test_a_signature_spelled_another_way_in_base64_is_malformed():
+    """The last base64 character of a 64-byte signature carries 4 unused bits: setting them spells
+    the same bytes differently, and such a copy must not pass as the envelope."""
+    data = json.loads(make().to_bytes())
+    sig = data["sig"]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = sig.rstrip("=")[-1]
+    respelled = sig.rstrip("=")[:-1] + alphabet[alphabet.index(last) | 1] + "=" * (len(sig) - len(sig.rstrip("=")))
+    assert respelled != sig and base64.b64decode(respelled) == base64.b64decode(sig)
+    assert code_of(lambda: parse(jcs(data | {"sig": respelled}))) == "malformed"

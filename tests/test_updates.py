@@ -425,3 +425,19 @@ def test_cut_answers_while_fetching_updates_fail_cleanly_and_the_next_sync_appli
         assert kiosk.config.risk.fraud_refer == 300
     finally:
         proxy.close()
+
+
+def test_bytes_refused_for_their_signature_are_wanted_again_once_a_config_update_trusts_the_key(kiosk, central):
+    new_key = ed25519.Ed25519PrivateKey.generate()
+    early = build_update("roster", 1, roster_files("A-1"), new_key)  # signed before the terminal trusts the key
+    with pytest.raises(WireError):
+        kiosk.apply_update(early, source="http")
+    digest = parse_update(early).sha256
+    assert not kiosk.updates.wants("roster", 1, digest)
+    both = (
+        f'[central]\nurl = "{kiosk.config.central.url}"\nhpke_public_key = "{kiosk.config.central.hpke_public_key}"\n'
+        f'signing_public_keys = ["{public_b64(central.signing)}", "{public_b64(new_key)}"]\n'
+    ).encode()
+    kiosk.apply_update(signed(central, "config", 1, {"config.toml": both}), source="http")
+    assert kiosk.updates.wants("roster", 1, digest)
+    assert kiosk.apply_update(early, source="http")["outcome"] == "applied"

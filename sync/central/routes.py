@@ -34,6 +34,7 @@ from sync.envelope import WIRE_VERSION
 
 MAX_BATCH_BYTES = 16 << 20
 MAX_ENROLL_BYTES = 4 << 10  # an enrollment is a few hundred bytes
+BODY_DEADLINE_S = 120.0  # a whole body, however it trickles: an 8 MiB batch at 70 KB/s
 ENROLL_SCHEMA = EnrollRequest.model_json_schema()  # the body is read by hand: v1 is not in the document
 NDJSON = "application/x-ndjson"
 ERRORS = {status: {"model": ErrorBody} for status in (400, 403, 404, 409, 413, 415)}
@@ -62,13 +63,16 @@ class Services:
 
 
 async def read_body(request: Request, limit: int, what: str, stall_s: float) -> bytes:
-    """The request's body, refused while it streams once past `limit` (413) or when it stalls
-    for `stall_s` (408): a client that trickles or stops cannot hold a worker or its memory."""
+    """The request's body, refused while it streams once past `limit` (413), when it stalls for
+    `stall_s` or has taken longer than BODY_DEADLINE_S in all (408): a client that stops, or
+    trickles a byte at a time, cannot hold a worker or its memory."""
     body = bytearray()
     chunks = request.stream().__aiter__()
+    deadline = asyncio.get_running_loop().time() + BODY_DEADLINE_S
     while True:
+        left = deadline - asyncio.get_running_loop().time()
         try:
-            chunk = await asyncio.wait_for(chunks.__anext__(), stall_s)
+            chunk = await asyncio.wait_for(chunks.__anext__(), min(stall_s, max(left, 0.0)))
         except StopAsyncIteration:
             return bytes(body)
         except TimeoutError:

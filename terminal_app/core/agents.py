@@ -143,7 +143,8 @@ class AgentDirectory:
 
         The try is counted as a failure, in one write transaction, before the PIN is checked, and
         cleared if it was right: tries made at once (two processes, a script) each take their own
-        count, so the lockout cannot be outrun by guessing in parallel."""
+        count, and a try counted beyond the limit locks the agent without its PIN being checked,
+        so no more than `lockout_after` PINs are ever checked between two locks."""
         now = self._clock()
         actor = _actor(agent_id, self._actor_key)
         with self._vault.transaction():
@@ -151,7 +152,11 @@ class AgentDirectory:
             if locked_until <= now:
                 _check_pin_format(pin)
                 failures += 1
-                self._set_failures(actor, failures, 0.0)
+                if failures > self.policy.lockout_after:  # others' tries used the allowance meanwhile
+                    locked_until = now + self.policy.lockout_minutes * 60
+                    self._set_failures(actor, 0, locked_until)
+                else:
+                    self._set_failures(actor, failures, 0.0)
         if locked_until > now:
             self._audit.append("login_refused_locked", actor="kiosk")
             raise LoginError(Reason("locked", minutes=max(1, round((locked_until - now) / 60))))

@@ -9,8 +9,9 @@
 
 A command-line run or a test uses the thread it runs on as the core (`CoreThread.here()`); the
 kiosk app starts a dedicated one (`CoreThread.start()`), so that neither the UI thread nor a
-camera worker ever waits on the disk. A call that breaks the rule raises WrongThread at once,
-naming the rule, instead of SQLite's ProgrammingError later or a race never noticed.
+camera worker ever waits on the disk. The flow refuses a call that breaks the rule with
+WrongThread at once, naming the rule, even where it would touch no table; the vault's SQLite
+connection refuses one with its own ProgrammingError.
 """
 
 from __future__ import annotations

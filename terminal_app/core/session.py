@@ -22,7 +22,7 @@ from terminal_app.core.agents import AgentSession
 from terminal_app.core.decision import Decision
 from terminal_app.core.engines import CaptureUnavailable, EngineRun, IdCaptureEngine, LivenessEngine
 from terminal_app.core.events import Listener, StepFinished
-from terminal_app.core.flow import ENDED, ApplicationFlow, EndReason, Step, StepRejected
+from terminal_app.core.flow import ENDED, ApplicationFlow, EndReason, FlowEnded, Step, StepRejected, WrongStep
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.offer import Offer
 from terminal_app.core.reasons import Reason, ReasonError
@@ -202,7 +202,10 @@ class ApplicantSession:
     ) -> bool:
         """Hand an engine's result to the flow (`take`), keep the try's time and announce it."""
         started = time.perf_counter()
-        ok, code = take(result)
+        try:
+            ok, code = take(result)
+        except (FlowEnded, WrongStep) as gone:  # the step's time ran out, or cancel, while the camera ran
+            ok, code = False, gone.reason.code
         self._record(step, result.ms + self._since(started), ok, code)
         self._emit(StepFinished(self.flow.session_id, str(flow_step), ok, code))
         return ok

@@ -122,8 +122,10 @@ class SessionDriver:
         return self.core.call(self.session.finish)
 
     def cancel(self) -> None:
-        """Cancel pressed: the camera step under way stops and the draft is wiped."""
-        self.stop_job()
+        """Cancel pressed: the camera step under way is told to stop (its result, if it comes, is
+        not handed over) and the draft is wiped. Never waits for the camera."""
+        if self.job is not None:
+            self.job.cancel()
         self.core.call(self.session.flow.cancel)
 
     def stop_job(self, timeout: float | None = 10.0) -> None:
@@ -157,7 +159,7 @@ class SessionDriver:
                 job.future.set_exception(error)
                 return
             try:
-                job.future.set_result(self.core.call(hand_over, result))
+                job.future.set_result(self.core.call(self._hand_over_unless_stopped, job, hand_over, result))
             except BaseException as error:
                 job.future.set_exception(error)
 
@@ -165,6 +167,16 @@ class SessionDriver:
         self.job = job
         job.thread.start()
         return job
+
+    @staticmethod
+    def _hand_over_unless_stopped(
+        job: StepJob, hand_over: Callable[[EngineResult], bool], result: EngineResult
+    ) -> bool | None:
+        """On the core thread: a step stopped after its engine finished hands nothing over either
+        (the stop and the hand-over are ordered there), so "back" never uses an attempt."""
+        if job.run.stop.is_set():
+            return None
+        return hand_over(result)
 
     def _on_engine_event(self, event: object) -> None:
         """A camera step's event (worker thread): to the listeners; a card or face in view keeps

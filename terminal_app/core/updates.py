@@ -148,6 +148,12 @@ class UpdateStore:
         self._commit(update, content, source, previous=(held.version, held.sha256), floor=held.floor)
         self._audit.append("update_applied", kind=update.kind, version=update.version, source=source)
         self._handlers[update.kind].activate(content)
+        if update.kind == "config":  # it may trust other central keys: bytes refused for their signature may pass now
+            with self._vault.transaction() as db:
+                db.execute(
+                    "UPDATE updates SET refused_version = NULL, refused_code = NULL, refused_sha256 = NULL "
+                    "WHERE refused_sha256 IS NOT NULL"
+                )
         self._prune(update.kind)
         return {**update.describe(), "outcome": "applied"}
 
