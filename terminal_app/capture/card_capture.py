@@ -10,7 +10,6 @@ camera that gives no frame is waited on (`timeout_s`)."""
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from terminal_app.capture.quality import (
 )
 from terminal_app.capture.reader import CardReading, read_card
 from terminal_app.capture.sources import Frame, FrameSource
-from terminal_app.core.engines import CaptureUnavailable, EngineRun, StepCancelled
+from terminal_app.core.engines import CaptureUnavailable, EngineRun
 from terminal_app.core.events import CameraFrame, Instruction, Progress
 from terminal_app.core.reasons import Reason, ReasonError
 from terminal_app.core.steps import IdCardFields, IdSource
@@ -95,7 +94,7 @@ class CardCapture:
     timeout_s: float = 30.0  # a camera giving no frame for this long: give up
     on_check: Callable[[Frame, FrameCheck], None] | None = None  # the preview: each frame and what the gate found
     on_instruction: Callable[[Reason], None] | None = None  # show and speak it
-    stop: threading.Event | None = None  # set by the caller: StepCancelled within a frame (or the OCR pass under way)
+    run: EngineRun | None = None  # the caller's stop signal: StepCancelled within a frame (or the OCR pass under way)
     settle_frames: int = 8  # after a reading refused for glare, frames given to the person to tilt the card
     again_after: int = 2  # reads of one hold failing (glare still there after "tilt"): the person places it again
 
@@ -132,8 +131,8 @@ class CardCapture:
         return result
 
     def _check_stop(self) -> None:
-        if self.stop is not None and self.stop.is_set():
-            raise StepCancelled
+        if self.run is not None:
+            self.run.check()
 
     def capture_sides(
         self, sides: list[str | None], on_side: Callable[[int, str | None], None] | None = None
@@ -398,7 +397,7 @@ class IdCardCapture:
             timeout_s=self.timeout_s,
             on_instruction=instruct,
             on_check=preview if run.listener is not None else None,
-            stop=run.stop,
+            run=run,
         )
         sides = ["front", "back"]
         self.sides = capture.capture_sides(sides, lambda i, side: run.emit(Progress(STEP, i, len(sides), side or "")))

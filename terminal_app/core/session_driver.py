@@ -128,14 +128,6 @@ class SessionDriver:
             self.job.cancel()
         self.core.call(self.session.flow.cancel)
 
-    def stop_job(self, timeout: float | None = 10.0) -> None:
-        """Stop the camera step under way, if one is, and wait for its worker to end."""
-        job = self.job
-        if job is not None and not job.done:
-            job.cancel()
-            if job.thread is not None and job.thread is not threading.current_thread():
-                job.thread.join(timeout)
-
     # --- inside -------------------------------------------------------------------------------
 
     def _start(
