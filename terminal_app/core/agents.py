@@ -153,8 +153,7 @@ class AgentDirectory:
                 _check_pin_format(pin)
                 failures += 1
                 if failures > self.policy.lockout_after:  # others' tries used the allowance meanwhile
-                    locked_until = now + self.policy.lockout_minutes * 60
-                    self._set_failures(actor, 0, locked_until)
+                    locked_until = self._lock_out(actor, now)
                 else:
                     self._set_failures(actor, failures, 0.0)
         if locked_until > now:
@@ -173,12 +172,18 @@ class AgentDirectory:
         locked = failures >= self.policy.lockout_after
         with self._vault.transaction():
             if locked:
-                self._set_failures(actor, 0, now + self.policy.lockout_minutes * 60)
+                self._lock_out(actor, now)
             self._audit.append("login_failed", actor=actor, locked=locked)
         if locked:
             raise LoginError(Reason("locked", minutes=self.policy.lockout_minutes))
         left = self.policy.lockout_after - failures
         raise LoginError(Reason(WRONG_CREDENTIALS.code, key="wrong_credentials_left", left=left))
+
+    def _lock_out(self, actor: str, now: float) -> float:
+        """Lock the agent out for the configured time (inside the caller's transaction); until when."""
+        locked_until = now + self.policy.lockout_minutes * 60
+        self._set_failures(actor, 0, locked_until)
+        return locked_until
 
     def _set_failures(self, actor: str, failures: int, locked_until: float) -> None:
         self._vault.db["agent_failures"].upsert(

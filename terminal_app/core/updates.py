@@ -145,7 +145,7 @@ class UpdateStore:
         except WireError as error:
             self._refuse(update, error, source)
         write_atomically(self._path(update.kind, update.version), [raw], mode=0o600)
-        self._commit(update, content, source, previous=(held.version, held.sha256), floor=held.floor)
+        self._commit(update, content, source, held, previous=(held.version, held.sha256), floor=held.floor)
         self._audit.append("update_applied", kind=update.kind, version=update.version, source=source)
         self._handlers[update.kind].activate(content)
         if update.kind == "config":  # it may trust other central keys: bytes refused for their signature may pass now
@@ -177,8 +177,16 @@ class UpdateStore:
             )
 
     def _commit(
-        self, update: Update, content: object, source: str, *, previous: tuple[int, str | None], floor: int
+        self,
+        update: Update,
+        content: object,
+        source: str,
+        held: Installed,
+        *,
+        previous: tuple[int, str | None],
+        floor: int,
     ) -> None:
+        """Record `update` in force in place of `held`."""
         row = {
             "kind": update.kind,
             "version": update.version,
@@ -192,7 +200,7 @@ class UpdateStore:
             "refused_version": None,
             "refused_code": None,
             "refused_sha256": None,
-            "high_water": max(self.installed(update.kind).high_water, update.version),
+            "high_water": max(held.high_water, update.version),
         }
         with self._vault.transaction() as db:
             self._handlers[update.kind].commit(db, content)
@@ -272,7 +280,7 @@ class UpdateStore:
         if found is None:
             raise WireError("no_previous", f"{kind} version {held.previous_version} is damaged or gone")
         update, content = found
-        self._commit(update, content, "rollback", previous=(0, None), floor=held.version)
+        self._commit(update, content, "rollback", held, previous=(0, None), floor=held.version)
         self._audit.append("update_rolled_back", kind=kind, version=update.version, from_version=held.version)
         self._handlers[kind].activate(content)
         self._prune(kind)
