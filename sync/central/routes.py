@@ -134,8 +134,8 @@ async def enroll(request: Request, services: ServicesDep) -> dict:
         raise CentralError("malformed", "the enrollment request is not JSON") from None
     if not isinstance(data, dict):
         raise CentralError("malformed", "the enrollment request must be a JSON object")
-    if "v" not in data and not services.terminals.accept_v1_enrollment:
-        raise CentralError("unsupported_version", "enrollment is version 2 here (\"v\": 2): the code is never sent")
+    if "v" not in data:  # a `v` that is not the integer 2 is malformed below, before anything else is read
+        services.terminals.check_version(data)
     shape = EnrollRequest if "v" in data else EnrollRequestV1
     try:
         checked = shape.model_validate(data)

@@ -98,11 +98,17 @@ class TerminalRegistry:
         request with the key it registers; the answer is signed over that key and the request's
         nonce. Version 1 (the code in clear, an answer that names no key) only where the service
         is configured to accept it. Repeating a successful enrollment is harmless."""
+        self.check_version(request)
+        return self._enroll_v2(request) if "v" in request else self._enroll_v1(request)
+
+    def check_version(self, request: dict) -> None:
+        """Refuse an enrollment of a version this service does not take: only the integer 2, or
+        no `v` at all (version 1) where the service accepts version 1."""
         version = request.get("v")
         if version == enrollment.VERSION and type(version) is int:
-            return self._enroll_v2(request)
+            return
         if "v" not in request and self.accept_v1_enrollment:
-            return self._enroll_v1(request)
+            return
         raise CentralError(
             "unsupported_version", f"enrollment is version {enrollment.VERSION} here (\"v\": {enrollment.VERSION})"
         )
