@@ -83,6 +83,20 @@ class Camera(_Strict):
     frame_timeout_s: float = Field(default=30.0, ge=2.0, le=300.0, description="no frame this long: unavailable")
 
 
+class Display(_Strict):
+    """The kiosk's screen (local hardware and the service point's choice: a central config update
+    never sets it)."""
+
+    fullscreen: bool = Field(default=True, description="full screen, no window frame, no cursor")
+    exit_keys: bool = Field(default=False, description="Escape closes the kiosk (a development machine)")
+    language: Literal["zh", "en"] = "zh"
+    large_text: bool = Field(default=False, description="start in large-text mode")
+    speech: bool = Field(default=True, description="speak every instruction and each screen's main line")
+    voice: str = Field(default="cmn", pattern=r"^[a-z-]{2,20}$", description="espeak-ng voice")
+    countdown_s: int = Field(default=10, ge=5, le=60, description="the warning shown before an idle session is wiped")
+    font: str = Field(default="", description="a CJK font file; empty: the first one installed that is known")
+
+
 class Identity(_Strict):
     min_age: int = Field(default=18, ge=18, le=70)
     max_age: int = Field(default=60, ge=18, le=80)
@@ -203,6 +217,7 @@ class KioskConfig(_Strict):
     terminal: Terminal
     central: Central
     camera: Camera = Camera()
+    display: Display = Display()
     identity: Identity = Identity()
     liveness: Liveness = Liveness()
     catalogue: Catalogue

@@ -110,6 +110,37 @@ def main(ctx: click.Context, config_path: Path | None, data_dir: Path | None) ->
     ctx.obj = {"config": config_path, "data_dir": data_dir}
 
 
+# --- the kiosk app ------------------------------------------------------------------------------
+
+
+@main.command("ui")
+@click.option("--windowed", is_flag=True, help="A window with a frame and a cursor, Escape closes it (development).")
+@click.option("--camera", "camera", default="device", show_default=True,
+              help="device: the terminal's camera ([camera]); synthetic: the demo's applicants, where installed.")
+@click.option("--offscreen", is_flag=True, help="Draw without a display (SDL's offscreen driver).")
+@click.pass_context
+def ui(ctx: click.Context, windowed: bool, camera: str, offscreen: bool) -> None:
+    """Open the kiosk: the applicant's touchscreen app, full screen. Refuses to start on an invalid
+    config, without a font that draws Chinese, or with a camera kind this install lacks."""
+    from terminal_app.capture.cameras import UnknownCamera
+    from terminal_app.ui.environment import NoCjkFont
+    from terminal_app.ui.launch import open_kiosk_app
+
+    try:
+        opened = open_kiosk_app(ctx.obj["config"], ctx.obj["data_dir"], camera=camera, windowed=windowed,
+                                offscreen=offscreen)  # fmt: skip
+    except ConfigError as error:
+        _fail(f"the kiosk will not start on an invalid config.\n{error}")
+    except NoCjkFont as error:
+        _fail(f"the kiosk will not start: {error}")
+    except UnknownCamera as error:
+        _fail(f"the kiosk will not start: {error}")
+    try:
+        opened.app.run()  # type: ignore[attr-defined]
+    finally:
+        opened.close()
+
+
 # --- config ---------------------------------------------------------------------------------
 
 

@@ -203,6 +203,32 @@ def test_refused_consent_ends_and_wipes(kiosk, clock):
         flow.give_consent(ConsentRecord(True, False, "consent-v1", "zh", 0.0))
     assert rejected.value.code == "consent_refused" and "biometrics" in rejected.value.reason.en
     assert flow.step is Step.ABANDONED and flow.end_reason is EndReason.CONSENT_REFUSED
+    assert flow.state().error == rejected.value.reason  # the screen that says it ended says why
+
+
+def test_a_card_read_wrong_is_read_again_until_the_face_check_or_the_tries_run_out(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    flow.give_consent(CONSENT)
+    flow.submit_id(CARD)
+    flow.retake_card()  # the applicant saw a field read wrong at the card check
+    assert flow.step is Step.ID_CAPTURE and flow.draft.card is None and flow.draft.id_attempts == 1
+    step, saved = kiosk.vault.load_draft(flow.session_id)
+    assert step == "id_capture" and "card" not in saved  # the card read wrong is not kept
+    flow.submit_id(CARD)
+    with pytest.raises(StepRejected):
+        flow.submit_liveness(dataclasses.replace(LIVE, passed=False))
+    with pytest.raises(StepRejected) as refused:  # the face has been checked against this card
+        flow.retake_card()
+    assert refused.value.code == "retake_not_allowed" and flow.step is Step.LIVENESS
+    last = new_flow(kiosk, clock)
+    last.give_consent(CONSENT)
+    for _ in range(kiosk.config.identity.max_capture_attempts - 1):
+        last.submit_id(CARD)
+        last.retake_card()
+    last.submit_id(CARD)
+    with pytest.raises(StepRejected):  # no try left to read it again with
+        last.retake_card()
+    assert last.step is Step.LIVENESS
 
 
 def test_wrong_check_character_is_never_accepted_and_attempts_run_out(kiosk, clock):

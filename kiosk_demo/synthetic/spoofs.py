@@ -51,26 +51,32 @@ def _subpixels(image: np.ndarray, screen_px: tuple[int, int], lens_sigma: float)
     return cv2.GaussianBlur(lit, (0, 0), lens_sigma)
 
 
-def screen_replay(frames: list[np.ndarray], *, seed: int, screen_px: tuple[int, int] = (600, 450)) -> list[np.ndarray]:
-    """Each frame of a genuine video as the kiosk camera sees it played on a phone held close:
-    the screen fills about three quarters of the picture's width, its bezel in view."""
-    rng = np.random.default_rng(seed)
-    width = FRAME[0] * rng.uniform(0.68, 0.78)
-    height = width * screen_px[1] / screen_px[0]
-    cx, cy = FRAME[0] / 2 + rng.uniform(-15, 15), FRAME[1] / 2 + rng.uniform(-10, 10)
-    lean = rng.uniform(-0.04, 0.04) * width  # the phone tipped back a little: the top edge looks shorter
-    corners = np.array(
-        [[cx - width / 2 + lean, cy - height / 2], [cx + width / 2 - lean, cy - height / 2],
-         [cx + width / 2, cy + height / 2], [cx - width / 2, cy + height / 2]]
-    )  # fmt: skip
-    room = _room(rng)
-    sw, sh = screen_px[0] * 3, screen_px[1] * 3
-    source = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], np.float32)
-    bezel = 0.08 * width
-    out = []
-    for frame in frames:
-        held = _held(corners, rng, 1.0)
-        picture = room.copy()
+class PhoneScreen:
+    """A phone held close to the kiosk camera, playing a genuine video: `show(frame)` is what the
+    camera sees of each frame played (the screen about three quarters of the picture's width,
+    its bezel in view, the hand shaking a little from frame to frame)."""
+
+    def __init__(self, *, seed: int, screen_px: tuple[int, int] = (600, 450)):
+        rng = self._rng = np.random.default_rng(seed)
+        width = self._width = FRAME[0] * rng.uniform(0.68, 0.78)
+        height = width * screen_px[1] / screen_px[0]
+        cx, cy = FRAME[0] / 2 + rng.uniform(-15, 15), FRAME[1] / 2 + rng.uniform(-10, 10)
+        lean = rng.uniform(-0.04, 0.04) * width  # the phone tipped back a little: the top edge looks shorter
+        self._corners = np.array(
+            [[cx - width / 2 + lean, cy - height / 2], [cx + width / 2 - lean, cy - height / 2],
+             [cx + width / 2, cy + height / 2], [cx - width / 2, cy + height / 2]]
+        )  # fmt: skip
+        self._room = _room(rng)
+        self._screen_px = screen_px
+        self._size = (screen_px[0] * 3, screen_px[1] * 3)
+
+    def show(self, frame: np.ndarray) -> np.ndarray:
+        rng, width, screen_px = self._rng, self._width, self._screen_px
+        sw, sh = self._size
+        source = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], np.float32)
+        bezel = 0.08 * width
+        held = _held(self._corners, rng, 1.0)
+        picture = self._room.copy()
         centre = held.mean(axis=0)
         outer = (centre + (held - centre) * (1 + 2 * bezel / width)).astype(np.int32)
         cv2.fillConvexPoly(picture, outer, (18, 18, 22), cv2.LINE_AA)
@@ -82,8 +88,13 @@ def screen_replay(frames: list[np.ndarray], *, seed: int, screen_px: tuple[int, 
         screen = cv2.warpPerspective(shown, matrix, FRAME, flags=cv2.INTER_LINEAR)
         inside = cv2.warpPerspective(np.ones((sh, sw), np.float32), matrix, FRAME) > 0.5
         picture[inside] = screen[inside].astype(np.uint8)
-        out.append(_camera(picture, rng))
-    return out
+        return _camera(picture, rng)
+
+
+def screen_replay(frames: list[np.ndarray], *, seed: int, screen_px: tuple[int, int] = (600, 450)) -> list[np.ndarray]:
+    """Each frame of a genuine video as the kiosk camera sees it played on a phone held close."""
+    phone = PhoneScreen(seed=seed, screen_px=screen_px)
+    return [phone.show(frame) for frame in frames]
 
 
 def _halftone(image: np.ndarray, scale: int) -> np.ndarray:

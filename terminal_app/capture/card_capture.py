@@ -410,7 +410,7 @@ class IdCardCapture:
     def _raise_if_failed(self, side: SideCapture) -> None:
         if side.problem is None:  # read, valid, and the side asked for
             return
-        if side.reading is None and self.source.status.code in ("camera_missing", "camera_lost"):
+        if self.source.status.code in ("camera_missing", "camera_lost"):  # lost mid-side: not the card's fault
             raise CaptureUnavailable(str(self.source.status))
         if side.reading is not None and side.reading.errors:
             error = side.reading.errors[0]

@@ -273,12 +273,12 @@ class ApplicationFlow:
         self._vault.save_draft(self.session_id, str(self.step), self.draft.as_json())
 
     def _reject(self, reason: Reason, *, end: EndReason | None = None) -> StepRejected:
-        self.last_error = reason
         self._audit.append("step_rejected", session=self.session_id, step=str(self.step), reason=reason.code)
         if end is not None:
             self._abandon(end)
         else:
             self._persist()
+        self.last_error = reason  # shown with the step it left the flow at, ended or not
         return StepRejected(reason)
 
     def _abandon(self, reason: EndReason) -> None:
@@ -349,6 +349,16 @@ class ApplicationFlow:
         self.draft.id_attempts += 1
         used_up = self.draft.id_attempts >= self.config.identity.max_capture_attempts
         raise self._reject(reason, end=EndReason.ID_ATTEMPTS_USED if used_up else None)
+
+    def retake_card(self) -> None:
+        """The applicant finds the card read wrong (the card check): read it again. The try that
+        read it stays counted; refused once the face check has been tried or no try is left."""
+        self._expect(Step.LIVENESS)
+        if self.draft.liveness_attempts or self.draft.id_attempts >= self.config.identity.max_capture_attempts:
+            raise self._reject(Reason("retake_not_allowed"))
+        self.draft.card, self.draft.id_check = None, None
+        self._audit.append("card_retake", session=self.session_id)
+        self._enter(Step.ID_CAPTURE)
 
     def device_failed(self, reason: Reason) -> None:
         """The camera cannot be used (missing, unplugged): the draft is wiped and the session ends

@@ -25,6 +25,12 @@ def check_form(catalogue: Catalogue, answers: FormAnswers) -> None:
         check_request(catalogue, amount=answers.amount, term_months=answers.term_months, purpose=answers.purpose)
     except OfferRefused as refused:
         raise FormProblem(refused.reason, _FIELD_OF_CODE.get(refused.reason.code, "amount")) from None
-    phone = answers.phone
-    if not (phone.isascii() and phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
-        raise FormProblem(Reason("phone_format"), "phone")
+    if (problem := phone_problem(answers.phone)) is not None:
+        raise FormProblem(problem, "phone")
+
+
+def phone_problem(phone: str) -> Reason | None:
+    """Why `phone` is not a mainland mobile number (11 digits starting with 1), or None."""
+    if phone.isascii() and phone.isdigit() and len(phone) == 11 and phone.startswith("1"):
+        return None
+    return Reason("phone_format")

@@ -39,6 +39,7 @@ from terminal_app.core.vault import Vault
 from terminal_app.core.velocity import VelocityLog
 
 if TYPE_CHECKING:  # the engines load their models when first used, not when a command starts
+    from terminal_app.capture.cameras import StepCameras
     from terminal_app.capture.card_capture import IdCardCapture
     from terminal_app.capture.sources import FrameSource
     from terminal_app.core.session import ApplicantSession
@@ -206,6 +207,15 @@ class Kiosk:
         from terminal_app.liveness.engine import CameraLivenessEngine
 
         return CameraLivenessEngine(open_frames, self.config.liveness, seed=seed)
+
+    def camera_engines(
+        self, cameras: StepCameras, *, today: date | None = None
+    ) -> tuple[IdCaptureEngine, LivenessEngine]:
+        """The capture and liveness engines of a kiosk app over its one camera (capture/cameras.py)."""
+        from terminal_app.capture.cameras import CardTries
+
+        capture = CardTries(cameras, lambda source: self.capture_engine(source, today=today))
+        return capture, self.liveness_engine(cameras.face_frames)
 
     def new_session(
         self, capture: IdCaptureEngine, liveness: LivenessEngine, *, agent: AgentSession | None = None

@@ -47,3 +47,24 @@ def render(language: str, table: str, key: str, params: dict[str, object]) -> st
     neither has it."""
     text = template(language, table, key) or template(PRIMARY, table, key)
     return None if text is None else text.format_map(_Unfilled({k: str(v) for k, v in params.items()}))
+
+
+def words(language: str, table: str, key: str, **params: object) -> str:
+    """The entry filled with `params`, in `language` or else the primary one; KeyError if
+    neither has it (a screen asking for words nobody wrote is a bug)."""
+    text = render(language, table, key, params)
+    if text is None:
+        raise KeyError(f"[{table}] {key} is in no message file")
+    return text
+
+
+CONSENT_KEYS = ("consent_intro", "consent_id_title", "consent_id_body", "consent_bio_title", "consent_bio_body")
+
+
+def consent_text_version(language: str) -> str:
+    """Which consent text an applicant saw: a digest of its words in `language` (recorded with
+    the consent, so a changed text is a new version without anyone bumping a number)."""
+    import hashlib
+
+    text = "\n".join(words(language, "screen", key) for key in CONSENT_KEYS)
+    return f"consent-{language}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"

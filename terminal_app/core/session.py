@@ -226,6 +226,15 @@ class ApplicantSession:
         self.outcome.card = card
         return True, ""
 
+    def retake_card(self) -> bool:
+        """The card was read wrong (the applicant said so at the card check): read it again."""
+        try:
+            self.flow.retake_card()
+        except StepRejected:
+            return False
+        self.outcome.card = None
+        return True
+
     def capture_card(self, run: EngineRun | None = None) -> bool:
         """One try at reading the card, both parts on this thread; True once the flow accepted it."""
         return self.take_card(self.read_card(run))

@@ -27,7 +27,7 @@ from terminal_app.core.events import CameraFrame, Listener, StepChanged
 from terminal_app.core.flow import ENDED, FlowState, Step
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.session import ApplicantSession, EngineResult, SessionOutcome
-from terminal_app.core.steps import ConsentRecord, FormAnswers
+from terminal_app.core.steps import ConsentRecord, FormAnswers, IdCardFields
 
 PRESENCE_EVERY_S = 1.0  # a card or face in the camera counts as activity (the idle timer), at most this often
 
@@ -89,6 +89,10 @@ class SessionDriver:
         """The flow's state, timeouts applied (call it from the UI's clock)."""
         return self.core.call(self.session.flow.state)
 
+    def card(self) -> IdCardFields | None:
+        """The card the flow accepted, for the applicant to check (None before, or after a retake)."""
+        return self.core.call(lambda: self.session.outcome.card)
+
     def touch(self) -> None:
         """The applicant touched the screen: the idle timer starts again."""
         self.core.call(self.session.flow.touch)
@@ -105,6 +109,10 @@ class SessionDriver:
     def start_liveness(self) -> StepJob:
         """Run the liveness check on a worker thread, then hand it to the flow."""
         return self._start(Step.LIVENESS, self.session.check_face, self.session.take_liveness)
+
+    def retake_card(self) -> bool:
+        """The card check found a field read wrong: back to the camera (False: not allowed now)."""
+        return self.core.call(self.session.retake_card)
 
     def fill_form(self, answers: FormAnswers) -> bool:
         return self.core.call(self.session.fill_form, answers)

@@ -1,0 +1,123 @@
+"""The camera a kiosk app runs its steps on: opened once, lent to each card try and each
+liveness check (which close only their loan), and told what the screen shows and says. The
+terminal's own camera is `TerminalCamera`; another kind (the demo's synthetic applicant) is a
+plugin in the entry point group `county_terminal.cameras`, so a terminal install carries none.
+
+    cameras = open_cameras("device", kiosk)      # or "synthetic", where kiosk_demo is installed
+    capture, liveness = kiosk.camera_engines(cameras)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Protocol
+
+from terminal_app.capture.sources import Frame, FrameSource
+from terminal_app.core.engines import EngineRun, IdCaptureEngine
+from terminal_app.core.reasons import Reason
+from terminal_app.core.steps import IdCardFields
+
+if TYPE_CHECKING:
+    from terminal_app.core.kiosk import Kiosk
+
+PLUGIN_GROUP = "county_terminal.cameras"
+DEVICE = "device"
+
+
+class StepCameras(Protocol):
+    def card_frames(self) -> FrameSource:
+        """The frames for one try at reading the card."""
+        ...
+
+    def face_frames(self) -> FrameSource:
+        """The frames for one liveness check."""
+        ...
+
+    def hear(self, event: object) -> None:
+        """An event the screen shows (core.events): what a person in front of it would react to."""
+        ...
+
+    def new_applicant(self) -> None:
+        """A new session starts in front of the camera."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Lent:
+    """A source lent to one step: `close()` ends the loan, not the camera."""
+
+    def __init__(self, source: FrameSource):
+        self._source = source
+
+    @property
+    def status(self) -> Reason:
+        return self._source.status
+
+    @property
+    def ended(self) -> bool:
+        return self._source.ended
+
+    def read(self) -> Frame | None:
+        return self._source.read()
+
+    def close(self) -> None:
+        pass
+
+
+class TerminalCamera:
+    """The terminal's USB camera, as `[camera]` sets it, opened once for the kiosk's life."""
+
+    def __init__(self, kiosk: Kiosk):
+        self._source = kiosk.open_camera()
+
+    def card_frames(self) -> FrameSource:
+        return Lent(self._source)
+
+    def face_frames(self) -> FrameSource:
+        return Lent(self._source)
+
+    def hear(self, event: object) -> None:
+        pass
+
+    def new_applicant(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._source.close()
+
+
+class CardTries:
+    """The capture engine (core.engines.IdCaptureEngine) for a kiosk app: each try reads the card
+    through a fresh loan of the camera (a person places the card again)."""
+
+    def __init__(self, cameras: StepCameras, make_capture: Callable[[FrameSource], IdCaptureEngine]):
+        self._cameras = cameras
+        self._make = make_capture
+
+    def read_card(self, run: EngineRun | None = None) -> IdCardFields:
+        source = self._cameras.card_frames()
+        try:
+            return self._make(source).read_card(run)
+        finally:
+            source.close()
+
+
+class UnknownCamera(Exception):
+    pass
+
+
+def camera_kinds() -> list[str]:
+    return sorted({DEVICE, *(entry.name for entry in entry_points(group=PLUGIN_GROUP))})
+
+
+def open_cameras(kind: str, kiosk: Kiosk, **options) -> StepCameras:
+    """The cameras of `kind`: "device" (the terminal's), or a plugin's name."""
+    if kind == DEVICE:
+        return TerminalCamera(kiosk)
+    found = [entry for entry in entry_points(group=PLUGIN_GROUP) if entry.name == kind]
+    if not found:
+        raise UnknownCamera(f"no camera called {kind!r}: this install has {', '.join(camera_kinds())}")
+    factory: Callable[..., StepCameras] = found[0].load()
+    return factory(kiosk, **options)

@@ -1,0 +1,354 @@
+"""The kiosk app: one window, a step bar with the large-text, sound and cancel buttons, the
+applicant's screens, and the idle countdown over them. It shows the flow's state and forwards
+touches to the session driver (core/session_driver.py); every rule, check and score is the core's.
+
+Threads: Kivy's (this module) never waits on the camera or the scorer. The core's events arrive
+on the core thread or a camera step's worker and are handed to Kivy's clock; of the camera's
+frames only the latest is drawn."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from datetime import date
+from pathlib import Path
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.audio import SoundLoader
+from kivy.core.window import Window
+from kivy.graphics import Color, Rectangle
+from kivy.properties import NumericProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from terminal_app.capture.cameras import StepCameras
+from terminal_app.core import message_catalogue as mc
+from terminal_app.core.events import CameraFrame, Instruction, Progress
+from terminal_app.core.flow import IDLE_WATCHED, FlowEnded, FlowState, Step, WrongStep
+from terminal_app.core.kiosk import Kiosk
+from terminal_app.core.session_driver import SessionDriver, StepJob
+from terminal_app.ui.screens.base import KioskScreen
+from terminal_app.ui.screens.card import CardCheckScreen, CardScreen
+from terminal_app.ui.screens.consent import ConsentScreen
+from terminal_app.ui.screens.face import FaceScreen
+from terminal_app.ui.screens.form import FormScreen
+from terminal_app.ui.screens.outcome import ConfirmScreen, EndedScreen, OfferScreen, ReceiptScreen, ScoringScreen
+from terminal_app.ui.screens.welcome import WelcomeScreen
+from terminal_app.ui.speech import PromptVoice, prompt_texts
+from terminal_app.ui.widgets import GREY, PAPER, RED, BigButton, Panel, StepBar, Words
+
+log = logging.getLogger(__name__)
+
+LARGE_TEXT = 1.35
+TICK_S = 0.25
+STEP_NAMES = ("step_consent", "step_card", "step_face", "step_form", "step_result", "step_done")
+# the step bar's position of each screen
+STEP_OF_SCREEN = {"consent": 0, "card": 1, "check": 1, "face": 2, "form": 3, "scoring": 4, "offer": 4,
+                  "confirm": 4, "receipt": 5}  # fmt: skip
+NO_CANCEL = ("welcome", "ended", "receipt", "scoring")
+
+
+class KioskApp(App):
+    text_scale = NumericProperty(1.0)
+
+    def __init__(self, kiosk: Kiosk, cameras: StepCameras, *, voice_cache: Path, today: date | None = None):
+        super().__init__()
+        self.kiosk, self.cameras, self.today = kiosk, cameras, today
+        display = kiosk.config.display
+        self.display = display
+        self.language = display.language
+        self.text_scale = LARGE_TEXT if display.large_text else 1.0
+        self.title = mc.words(self.language, "screen", "welcome_title")
+        self.voice = PromptVoice(voice_cache, voice=display.voice, enabled=display.speech, play=self._play)
+        self.driver: SessionDriver | None = None
+        self.job: StepJob | None = None
+        self.card_confirmed = False
+        self.screens_shown: list[str] = []  # every screen shown, in order (tests, the demo's screenshots)
+        self._sound = None
+        self._frame: CameraFrame | None = None
+        self._frame_lock = threading.Lock()
+        self._frame_trigger = None
+
+    # --- words and voice ------------------------------------------------------------------------
+
+    def words(self, table: str, key: str, **params: object) -> str:
+        return mc.words(self.language, table, key, **params)
+
+    def say(self, text: str) -> None:
+        self.voice.say(text)
+
+    def say_key(self, key: str) -> None:
+        self.say(self.words("screen", key))
+
+    def _play(self, path: Path) -> None:
+        if self._sound is not None:
+            self._sound.stop()
+        self._sound = SoundLoader.load(str(path))
+        if self._sound is not None:
+            self._sound.play()
+
+    # --- the window -----------------------------------------------------------------------------
+
+    def build(self):
+        Window.clearcolor = PAPER
+        Window.bind(on_request_close=lambda *_: not self.display.exit_keys)
+        Window.bind(on_touch_down=self._window_touch)
+        root = FloatLayout()
+        with root.canvas.before:  # the paper behind every screen (in screenshots too)
+            Color(*PAPER)
+            paper = Rectangle()
+        root.bind(pos=lambda *_: setattr(paper, "pos", root.pos), size=lambda *_: setattr(paper, "size", root.size))
+        column = BoxLayout(orientation="vertical")
+        column.add_widget(self._top_bar())
+        self.manager = ScreenManager(transition=NoTransition())
+        for screen in (WelcomeScreen(self), ConsentScreen(self), CardScreen(self), CardCheckScreen(self),
+                       FaceScreen(self), FormScreen(self), ScoringScreen(self), OfferScreen(self),
+                       ConfirmScreen(self), ReceiptScreen(self), EndedScreen(self)):  # fmt: skip
+            self.manager.add_widget(screen)
+        column.add_widget(self.manager)
+        root.add_widget(column)
+        self.countdown = self._countdown_panel()
+        self.root_layout = root
+        self._frame_trigger = Clock.create_trigger(lambda dt: self._draw_frame())
+        Clock.schedule_interval(lambda dt: self._tick(), TICK_S)
+        self.voice.prepare(prompt_texts(self.language))
+        self._go("welcome", None)
+        return root
+
+    def _top_bar(self) -> BoxLayout:
+        bar = BoxLayout(size_hint_y=None, height=72, padding=[12, 6], spacing=10)
+        self.step_bar = StepBar([self.words("screen", key) for key in STEP_NAMES], size_hint_x=0.6)
+        self.text_button = BigButton(self.words("screen", "large_text"), "large-text", on_press=self.toggle_large_text,
+                                     size=20, color=GREY, size_hint_x=0.13)  # fmt: skip
+        self.mute_button = BigButton(self.words("screen", "mute"), "mute", on_press=self.toggle_mute, size=20,
+                                     color=GREY, size_hint_x=0.13)  # fmt: skip
+        self.cancel_button = BigButton(self.words("screen", "cancel"), "cancel", on_press=self.cancel, size=22,
+                                       color=RED, size_hint_x=0.14)  # fmt: skip
+        for widget in (self.step_bar, self.text_button, self.mute_button, self.cancel_button):
+            bar.add_widget(widget)
+        return bar
+
+    def _countdown_panel(self) -> Panel:
+        panel = Panel(size_hint=(0.6, 0.5), pos_hint={"center_x": 0.5, "center_y": 0.5}, padding=30)
+        with panel.canvas.before:
+            Color(1, 1, 1, 0.97)
+            backdrop = Rectangle()
+        panel.bind(pos=lambda *_: setattr(backdrop, "pos", panel.pos),
+                   size=lambda *_: setattr(backdrop, "size", panel.size))  # fmt: skip
+        panel.add_widget(Words(self.words("screen", "idle_title"), size=40, bold=True))
+        self.countdown_words = Words("", size=30, color=RED)
+        panel.add_widget(self.countdown_words)
+        panel.add_widget(BigButton(self.words("screen", "idle_continue"), "idle-continue", on_press=self._activity,
+                                   size=34))  # fmt: skip
+        return panel
+
+    def toggle_large_text(self) -> None:
+        large = self.text_scale == 1.0
+        self.text_scale = LARGE_TEXT if large else 1.0
+        self.text_button.text = self.words("screen", "normal_text" if large else "large_text")
+
+    def toggle_mute(self) -> None:
+        self.voice.muted = not self.voice.muted
+        self.mute_button.text = self.words("screen", "unmute" if self.voice.muted else "mute")
+        if self.voice.muted and self._sound is not None:
+            self._sound.stop()
+
+    @property
+    def screen(self) -> KioskScreen:
+        return self.manager.current_screen  # type: ignore[return-value]
+
+    def _go(self, name: str, state: FlowState | None) -> None:
+        if self.manager.current == name and self.screens_shown:
+            return
+        self.manager.current = name
+        self.screens_shown.append(name)
+        self.step_bar.current = STEP_OF_SCREEN.get(name, -1)
+        self.cancel_button.disabled = name in NO_CANCEL
+        self.cancel_button.opacity = 0 if name in NO_CANCEL else 1
+        screen = self.screen
+        screen.enter(state)
+        if screen.spoken_key:
+            self.say_key(screen.spoken_key)
+
+    # --- the session ----------------------------------------------------------------------------
+
+    def start_session(self) -> None:
+        if self.driver is not None:
+            return
+        self.cameras.new_applicant()
+        capture, liveness = self.kiosk.camera_engines(self.cameras, today=self.today)
+        self.card_confirmed = False
+        self.driver = SessionDriver.open(self.kiosk, capture, liveness, listener=self._from_core)
+        self.follow()
+
+    def close_session(self) -> None:
+        """Back to welcome; a session not ended yet is cancelled (its draft wiped)."""
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            driver.cancel()
+        self.job = None
+        self._hide_countdown()
+        self._go("welcome", None)
+
+    def cancel(self) -> None:
+        if self.driver is not None:
+            self.driver.cancel()
+            self.follow()
+
+    def driver_call(self, name: str, *args):
+        """A screen's touch, forwarded: the driver's answer, or None if the flow had moved on (a
+        stale touch after a timeout); the screens then follow the flow's state."""
+        if self.driver is None:
+            return None
+        try:
+            result = getattr(self.driver, name)(*args)
+        except (FlowEnded, WrongStep):
+            result = None
+        state = self.follow()
+        if state is not None and result in (False, None) and self.manager.current != "ended":
+            self.screen.refresh(state)
+        return result
+
+    def follow(self, state: FlowState | None = None) -> FlowState | None:
+        """Show the screen for the flow's step (called on every change the core announces)."""
+        if self.driver is None:
+            return None
+        state = state or self.driver.state()
+        step = state.step
+        if step is Step.COMPLETED:
+            self.close_session()
+            return state
+        if step is Step.ID_CAPTURE:
+            self.card_confirmed = False
+        name = {
+            Step.CONSENT: "consent",
+            Step.ID_CAPTURE: "card",
+            Step.LIVENESS: "face" if self.card_confirmed else "check",
+            Step.FORM: "form",
+            Step.SCORING: "scoring",
+            Step.OFFER: "offer",
+            Step.CONFIRMATION: "confirm",
+            Step.RECEIPT: "receipt",
+            Step.ABANDONED: "ended",
+        }[step]
+        if name == "ended":
+            self._hide_countdown()
+        self._go(name, state)
+        return state
+
+    def start_camera_step(self) -> None:
+        """The card or face step's engine, on the driver's worker; its end comes back here."""
+        if self.driver is None or (self.job is not None and not self.job.done):
+            return
+        state = self.driver.state()
+        try:
+            if state.step is Step.ID_CAPTURE:
+                job = self.driver.start_capture()
+            elif state.step is Step.LIVENESS:
+                job = self.driver.start_liveness()
+            else:
+                return
+        except (FlowEnded, WrongStep):
+            self.follow()
+            return
+        self.job = job
+        job.future.add_done_callback(lambda _: Clock.schedule_once(lambda dt: self._camera_step_done(job)))
+
+    def _camera_step_done(self, job: StepJob) -> None:
+        if job is not self.job or self.driver is None:
+            return
+        try:
+            accepted = job.wait(0)
+        except Exception:
+            log.exception("a camera step failed")
+            accepted = False
+        if accepted is None:  # cancelled: the flow has moved on already
+            return
+        state = self.follow()
+        if not accepted and state is not None and state.step in (Step.ID_CAPTURE, Step.LIVENESS):
+            self.screen.refresh(state)
+
+    def score_in_background(self) -> None:
+        """The scorer runs off the UI thread; the flow's step change brings the next screen."""
+        driver = self.driver
+        if driver is None:
+            return
+
+        def score() -> None:
+            with contextlib.suppress(FlowEnded, WrongStep):  # the session ended meanwhile
+                driver.score()
+            Clock.schedule_once(lambda dt: self.follow())
+
+        threading.Thread(target=score, name="kiosk-score", daemon=True).start()
+
+    # --- what the core says ------------------------------------------------------------------------
+
+    def _from_core(self, event: object) -> None:
+        """Any thread: hand the event to Kivy's clock (frames: only the latest is drawn)."""
+        if isinstance(event, CameraFrame):
+            with self._frame_lock:
+                self._frame = event
+            if self._frame_trigger is not None:
+                self._frame_trigger()
+            return
+        Clock.schedule_once(lambda dt: self._on_event(event))
+
+    def _draw_frame(self) -> None:
+        with self._frame_lock:
+            frame, self._frame = self._frame, None
+        if frame is not None:
+            self.screen.on_event(frame)
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, (Instruction, Progress)):
+            self.screen.on_event(event)
+            if isinstance(event, Instruction):
+                self.say(event.reason.text(self.language))
+            self.cameras.hear(event)  # what is shown and said reaches whoever is in front of the camera
+        else:
+            self.follow()
+
+    # --- time -------------------------------------------------------------------------------------
+
+    def _window_touch(self, window, touch) -> bool:
+        """Any touch is activity; the one that dismisses the idle countdown goes no further (it
+        must not also press whatever lies under the countdown)."""
+        shown = self.countdown.parent is not None
+        self._activity()
+        return shown
+
+    def _activity(self, *_) -> None:
+        if self.driver is not None:
+            with contextlib.suppress(FlowEnded, WrongStep):
+                self.driver.touch()
+        self._hide_countdown()
+
+    def _tick(self) -> None:
+        if self.driver is None:
+            return
+        state = self.driver.state()
+        if state.step in IDLE_WATCHED and state.seconds_left <= self.display.countdown_s:
+            self._show_countdown(int(state.seconds_left + 0.999))
+        else:
+            self._hide_countdown()
+        shown = self.manager.current
+        if state.step in (Step.ABANDONED, Step.COMPLETED) and shown != "ended":
+            self.follow(state)
+
+    def _show_countdown(self, seconds: int) -> None:
+        self.countdown_words.text = self.words("screen", "idle_body", seconds=seconds)
+        if self.countdown.parent is None:
+            self.root_layout.add_widget(self.countdown)
+            self.say(self.words("screen", "idle_title"))
+
+    def _hide_countdown(self) -> None:
+        if self.countdown.parent is not None:
+            self.root_layout.remove_widget(self.countdown)
+
+    def on_stop(self) -> None:
+        if self.driver is not None:
+            self.driver.cancel()
+        self.cameras.close()

@@ -1,0 +1,52 @@
+"""`kiosk ui` refuses to open a window it cannot serve people with, naming what is wrong: an
+invalid config, a font that cannot draw Chinese, a camera kind this install lacks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import kivy
+import pytest
+
+from terminal_app.ui.environment import KNOWN_CJK_FONTS, NoCjkFont, draws_chinese, find_cjk_font
+
+pytestmark = pytest.mark.integration
+ROBOTO = Path(kivy.__file__).parent / "data" / "fonts" / "Roboto-Regular.ttf"  # Latin only
+
+
+def kiosk(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KIOSK_DATA_DIR": str(tmp_path / "data"), "SDL_VIDEODRIVER": "offscreen"}
+    return subprocess.run([sys.executable, "-m", "terminal_app", *args], capture_output=True, text=True, env=env,
+                          timeout=120)  # fmt: skip
+
+
+def test_an_invalid_config_is_refused_before_any_window(config_path, tmp_path):
+    text = config_path.read_text("utf-8").replace("idle_timeout_s = 90", "idle_timeout_s = 5")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text, "utf-8")
+    done = kiosk("--config", str(bad), "ui", "--offscreen", tmp_path=tmp_path)
+    assert done.returncode == 2 and "idle_timeout_s" in done.stderr and "invalid config" in done.stderr
+
+
+def test_a_font_without_chinese_is_refused_by_name(config_path, tmp_path):
+    text = config_path.read_text("utf-8").replace("countdown_s = 10", f'countdown_s = 10\nfont = "{ROBOTO}"')
+    latin = tmp_path / "latin.toml"
+    latin.write_text(text, "utf-8")
+    done = kiosk("--config", str(latin), "ui", "--offscreen", tmp_path=tmp_path)
+    assert done.returncode == 2 and "Roboto-Regular.ttf" in done.stderr and "Chinese" in done.stderr
+    assert not draws_chinese(ROBOTO)
+    with pytest.raises(NoCjkFont):
+        find_cjk_font(str(tmp_path / "missing.ttc"))
+
+
+def test_the_installed_cjk_font_is_found_and_draws_chinese():
+    font = find_cjk_font()
+    assert str(font) in KNOWN_CJK_FONTS and draws_chinese(font)
+
+
+def test_an_unknown_camera_kind_names_the_kinds_there_are(config_path, tmp_path):
+    done = kiosk("--config", str(config_path), "ui", "--offscreen", "--camera", "webcam9", tmp_path=tmp_path)
+    assert done.returncode == 2 and "webcam9" in done.stderr and "device" in done.stderr and "synthetic" in done.stderr
