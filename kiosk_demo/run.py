@@ -246,13 +246,13 @@ class DemoRun:
 
     # --- set-up ---------------------------------------------------------------------------
 
-    def _start_kiosk(self) -> Kiosk:
+    def start_kiosk(self) -> Kiosk:
         config = self.root / "terminal" / "kiosk.toml"
         config.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         config.write_text(self.central.terminal_config(), encoding="utf-8")  # the service's port is new each start
         return Kiosk.start(config, self.root / "terminal" / "data")
 
-    def _first_contact(self, kiosk: Kiosk, applicants: list[DemoApplicant]) -> str:
+    def first_contact(self, kiosk: Kiosk, applicants: list[DemoApplicant]) -> str:
         """Enrol (once), publish this run's roster (a fresh PIN) and the blocklist (once), and take
         them down in one sync while the link is up. Returns the agent's PIN."""
         terminal = kiosk.config.terminal
@@ -324,7 +324,7 @@ class DemoRun:
             raise DemoRefused(str(error)) from None
         kiosk = None
         try:
-            kiosk = self._start_kiosk()
+            kiosk = self.start_kiosk()
             start = {
                 "done": len(done),
                 "drafts_wiped": kiosk.drafts_wiped_at_start,
@@ -342,7 +342,7 @@ class DemoRun:
                 county=kiosk.config.terminal.county,
                 catalogue=kiosk.config.catalogue,
             )
-            pin = self._first_contact(kiosk, applicants)
+            pin = self.first_contact(kiosk, applicants)
             agent = kiosk.agents.login(AGENT_ID, pin)
             for applicant in applicants:
                 if applicant.index in done:

@@ -56,7 +56,7 @@ def prepare_kivy(*, windowed: bool, offscreen: bool, home: Path | None = None) -
     if "kivy" in sys.modules:
         return  # already imported: its settings are fixed for this process
     os.environ["KIVY_NO_ARGS"] = "1"
-    os.environ["KIVY_NO_CONSOLELOG"] = os.environ.get("KIVY_NO_CONSOLELOG", "1")
+    os.environ["KIVY_LOG_MODE"] = "PYTHON"  # Kivy logs through `logging` and leaves sys.stderr alone
     os.environ["KIVY_NO_FILELOG"] = "1"
     os.environ["KIVY_USE_DEFAULTCONFIG"] = "1"  # never read or write a user's ~/.kivy/config.ini
     os.environ["KIVY_HOME"] = str(home or Path(tempfile.mkdtemp(prefix="kiosk-kivy-")))
@@ -65,6 +65,9 @@ def prepare_kivy(*, windowed: bool, offscreen: bool, home: Path | None = None) -
     if offscreen:
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    import logging
+
+    logging.getLogger("kivy").setLevel(logging.WARNING)
     from kivy.config import Config
 
     Config.set("kivy", "exit_on_escape", "0")
