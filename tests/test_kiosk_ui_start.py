@@ -3,18 +3,19 @@ invalid config, a font that cannot draw Chinese, a camera kind this install lack
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import kivy
 import pytest
 
 from terminal_app.ui.environment import KNOWN_CJK_FONTS, NoCjkFont, draws_chinese, find_cjk_font
 
 pytestmark = pytest.mark.integration
-ROBOTO = Path(kivy.__file__).parent / "data" / "fonts" / "Roboto-Regular.ttf"  # Latin only
+# Kivy's own font, Latin only (found without importing kivy: the window tests set it up first)
+ROBOTO = Path(importlib.util.find_spec("kivy").origin).parent / "data" / "fonts" / "Roboto-Regular.ttf"
 
 
 def kiosk(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:

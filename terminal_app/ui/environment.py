@@ -53,8 +53,12 @@ def draws_chinese(path: Path) -> bool:
 def prepare_kivy(*, windowed: bool, offscreen: bool, home: Path | None = None) -> None:
     """Set Kivy's environment; call before anything imports kivy. `offscreen` draws with no display
     (tests, `kiosk demo --ui` on a server) through SDL's offscreen video driver."""
-    if "kivy" in sys.modules:
-        return  # already imported: its settings are fixed for this process
+    if "kivy" not in sys.modules:  # read when kivy is first imported
+        _kivy_environment(home)
+    _window_settings(windowed=windowed, offscreen=offscreen)  # read when the window is made
+
+
+def _kivy_environment(home: Path | None) -> None:
     os.environ["KIVY_NO_ARGS"] = "1"
     os.environ["KIVY_LOG_MODE"] = "PYTHON"  # Kivy logs through `logging` and leaves sys.stderr alone
     os.environ["KIVY_NO_FILELOG"] = "1"
@@ -62,12 +66,15 @@ def prepare_kivy(*, windowed: bool, offscreen: bool, home: Path | None = None) -
     os.environ["KIVY_HOME"] = str(home or Path(tempfile.mkdtemp(prefix="kiosk-kivy-")))
     os.environ["KIVY_WINDOW"] = "sdl2"
     os.environ["KIVY_AUDIO"] = "sdl2"
-    if offscreen:
-        os.environ["SDL_VIDEODRIVER"] = "offscreen"
-        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     import logging
 
     logging.getLogger("kivy").setLevel(logging.WARNING)
+
+
+def _window_settings(*, windowed: bool, offscreen: bool) -> None:
+    if offscreen:  # read by SDL when the window is made
+        os.environ["SDL_VIDEODRIVER"] = "offscreen"
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     from kivy.config import Config
 
     Config.set("kivy", "exit_on_escape", "0")
