@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from kiosk_demo.synthetic.card import draw_back, draw_front, make_cards
+from kiosk_demo.synthetic.people import corrupt_check_character
 from kiosk_demo.synthetic.photo import (
     FRAME,
     LEVELS,
@@ -374,6 +375,36 @@ def test_cli_idcard_capture_reads_a_folder_of_frames_and_refuses_a_corrupt_video
     (tmp_path / "broken.avi").write_bytes(b"RIFF\x00\x00\x00\x00AVI garbage")
     result = runner.invoke(main, ["idcard", "capture", str(tmp_path / "broken.avi")])
     assert result.exit_code == 2 and "no_frames" in result.output
+
+
+def test_a_number_read_alike_twice_that_fails_its_check_is_the_cards_and_ends_the_side_at_once():
+    """Two frames read the same number failing its check character: the card is wrong, not the
+    reading, so no third frame is read and the side ends with that reason; two different misreads,
+    or one, are still the reading's and the capture goes on."""
+    capture = CardCapture(FrameListSource([]), TODAY)
+    bad = corrupt_check_character(CARD.id_number)
+    failing = (("id_number", "check_character"),)
+    candidates, read_frame, read = frames_read_as(*[front(failing, id_number=bad)] * 3)
+    refused = capture._read_best(candidates, read_frame, "front", budget=3)
+    assert [(e.field, e.code) for e in refused.errors] == [("id_number", "check_character")] and read == [0, 1]
+    other = corrupt_check_character(bad)
+    candidates, read_frame, read = frames_read_as(front(failing, id_number=bad), front(failing, id_number=other))
+    assert capture._read_best(candidates, read_frame, "front", budget=2).errors[0].code == "check_character"
+    assert read == [0, 1] and capture.new_votes().refusal("front") is None
+    cut_short = (("id_number", "length"),)  # a number read short twice is the reading's, not the card's
+    candidates, read_frame, read = frames_read_as(*[front(cut_short, id_number=bad[:16])] * 3)
+    capture._read_best(candidates, read_frame, "front", budget=3)
+    assert read == [0, 1, 2]
+
+
+def test_a_card_whose_number_fails_its_check_is_refused_within_a_second_of_frames():
+    """The whole capture over a held-up card with a corrupted number: refused with the reason after
+    a few frames, not after the frames ran out (it was 38 frames, 17-25 s a try, before)."""
+    card = dataclasses.replace(CARD, id_number=corrupt_check_character(CARD.id_number))
+    holder = CardHolder([bgr(draw_front(card)), bgr(draw_back(card))], seed=5)
+    with pytest.raises(ReasonError) as refused:
+        IdCardCapture(holder, TODAY, on_instruction=holder.hear).read_card()
+    assert refused.value.code == "check_character" and holder.frames_shown <= 20
 
 
 @pytest.mark.slow

@@ -184,6 +184,8 @@ class CardCapture:
                 return reading
             if (combined := votes.combined(reading.side)) is not None:
                 return combined
+            if (own := votes.refusal(reading.side)) is not None:  # read alike twice, and failing: the card's
+                return dataclasses.replace(reading, errors=[own])
             if _glared(reading):
                 return reading
         return _unconfirmed(reading)
@@ -271,6 +273,8 @@ class _SideRun:
         """What a reading asks of the person next; True when the side is done with."""
         if reading.valid and self.side in (None, reading.side):
             return True
+        if reading.side in ("front", "back") and self.votes.refusal(reading.side) is not None:
+            return True  # the card itself fails its checks: asking for it again would read it the same
         if reading.side in ("front", "back") and self.side not in (None, reading.side):
             self.show(TURN_OVER)
             self.await_change(reading)

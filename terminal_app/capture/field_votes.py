@@ -24,7 +24,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 
-from terminal_app.capture.fields import BACK_FIELDS, FRONT_FIELDS, back_errors, county_authority, front_errors
+from terminal_app.capture.fields import (
+    BACK_FIELDS,
+    FRONT_FIELDS,
+    FieldError,
+    back_errors,
+    county_authority,
+    front_errors,
+)
 from terminal_app.capture.reader import CardReading
 
 SIDE_FIELDS = {"front": FRONT_FIELDS, "back": BACK_FIELDS}
@@ -33,6 +40,10 @@ KEYS = {"front": "id_number", "back": "authority"}
 # read on it) covers both of its dates.
 ALSO_DOUBTED = {"valid_to": ("valid_from",)}
 REFUSING = ("photocopy",)  # a card-level finding no later frame outvotes
+# Failures that are the card's own once readings agree on them: a number read the same way twice
+# that fails its check character, a validity read the same way twice that has ended (or not begun).
+CARDS_OWN = {"id_number": ("check_character",), "valid_to": ("expired",), "valid_from": ("not_yet_valid",)}
+READ_WITH = {"valid_to": ("valid_from", "valid_to"), "valid_from": ("valid_from", "valid_to")}
 
 
 def voted_fields(reading: CardReading) -> dict[str, str]:
@@ -74,6 +85,22 @@ class FieldVotes:
             # another card's: the side's votes so far were not for this one
             self.readings = [(r, h) for r, h in self.readings if r.side != reading.side]
         self.readings.append((reading, hold))
+
+    def refusal(self, side: str) -> FieldError | None:
+        """The card's own failure, when `max(needed, 2)` readings of `side` read the field the same
+        way and fail on it the same way: no later frame will read the card otherwise, so the
+        capture stops at once instead of asking for it again until its time runs out."""
+        seen: dict[tuple, list[FieldError]] = {}
+        for reading in self.of_side(side):
+            if any(e.field in ("card", "side") for e in reading.errors):
+                continue
+            for error in reading.errors:
+                if error.code in CARDS_OWN.get(error.field, ()):
+                    read_as = tuple(reading.fields.get(key) for key in READ_WITH.get(error.field, (error.field,)))
+                    if all(read_as):
+                        seen.setdefault((error.field, error.code, read_as), []).append(error)
+        agreed = [errors for errors in seen.values() if len(errors) >= max(self.needed, 2)]
+        return agreed[0][0] if agreed else None
 
     def of_side(self, side: str) -> list[CardReading]:
         """The readings of `side`, in the order they were added."""
