@@ -93,7 +93,11 @@ class Paced:
         self._next = max(self._next + self._period, time.monotonic() - self._period)
         if self._camera.unplugged:
             return None
-        return self._source.read()
+        started = time.perf_counter()
+        with self._camera.lock:  # the person hears the screen (Kivy's thread) between frames, not during one
+            frame = self._source.read()
+        self._camera.drawing_ms += (time.perf_counter() - started) * 1000  # the simulation's cost, not the kiosk's
+        return frame
 
     def close(self) -> None:
         self._source.close()
@@ -120,6 +124,8 @@ class SyntheticCamera:
         self._fps = fps
         self.applicant: DemoApplicant | None = None
         self.unplugged = False
+        self.drawing_ms = 0.0  # drawing every frame so far: the simulation's time
+        self.lock = threading.Lock()
         self._presentation = 0
         self._listening: list = []  # the card holder or the face now in front of the camera
 
@@ -150,15 +156,15 @@ class SyntheticCamera:
         return Paced(person, self, self._fps)
 
     def hear(self, event: object) -> None:
+        with self.lock:
+            self._hear(event)
+
+    def _hear(self, event: object) -> None:
         for listener in list(self._listening):
             if isinstance(event, Instruction) and isinstance(listener, CardHolder):
                 listener.hear(event.reason)
             elif isinstance(event, Progress) and isinstance(listener, LivePerson):
                 listener.hear(event)
-
-    @property
-    def drawing_ms(self) -> float:
-        return float(sum(getattr(listener, "drawing_ms", 0.0) for listener in self._listening))
 
     def unplug(self) -> None:
         self.unplugged = True

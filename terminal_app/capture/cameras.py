@@ -13,8 +13,9 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol
 
-from terminal_app.capture.sources import Frame, FrameSource
+from terminal_app.capture.sources import Frame, FrameSource, LiveFeed
 from terminal_app.core.engines import EngineRun, IdCaptureEngine
+from terminal_app.core.events import CameraFrame
 from terminal_app.core.reasons import Reason
 from terminal_app.core.steps import IdCardFields
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from terminal_app.core.kiosk import Kiosk
 
 PLUGIN_GROUP = "county_terminal.cameras"
+STEP = "id_capture"  # core.flow.Step.ID_CAPTURE
 DEVICE = "device"
 
 
@@ -97,11 +99,15 @@ class CardTries:
         self._make = make_capture
 
     def read_card(self, run: EngineRun | None = None) -> IdCardFields:
-        source = self._cameras.card_frames()
+        """One try, the camera read on a feed of its own: the preview gets every frame while the
+        capture checks and reads the newest it has time for (an OCR pass takes several frames)."""
+        run = run or EngineRun()
+        preview = lambda frame: run.emit(CameraFrame(STEP, frame.index, frame.image))  # noqa: E731
+        feed = LiveFeed(self._cameras.card_frames(), preview)
         try:
-            return self._make(source).read_card(run)
+            return self._make(feed).read_card(run)
         finally:
-            source.close()
+            feed.close()
 
 
 class UnknownCamera(Exception):

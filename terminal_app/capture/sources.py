@@ -8,6 +8,7 @@ all is refused when opened (SourceUnavailable, with a code), never half-way."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -228,6 +229,69 @@ class ImageFolderSource(FrameListSource):
                 self.skipped.append((path.name, rejected.code))
             except OSError as error:
                 self.skipped.append((path.name, f"unreadable: {error.strerror}"))
+
+
+class LiveFeed:
+    """A camera read on a thread of its own at the camera's pace: every frame goes to `on_frame`
+    (the preview) as it arrives, and `read()` gives the newest frame not yet given, so a reader
+    busy with an OCR pass skips the frames it had no time for — as a camera's driver drops them,
+    but never handing over a stale one — and the preview never waits for the reader."""
+
+    def __init__(self, source: FrameSource, on_frame: Callable[[Frame], None] | None = None, *, wait_s: float = 0.5):
+        self._source, self._on_frame, self._wait_s = source, on_frame, wait_s
+        self._latest: Frame | None = None
+        self._given = -1  # the index of the last frame read() gave
+        self._done = False  # the source ended, or close() was called
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._pump, name="kiosk-camera-feed", daemon=True)
+        self._thread.start()
+
+    @property
+    def status(self) -> Reason:
+        return self._source.status
+
+    @property
+    def ended(self) -> bool:
+        with self._changed:
+            return self._done and (self._latest is None or self._latest.index == self._given)
+
+    def _pump(self) -> None:
+        while True:
+            with self._changed:
+                if self._done:
+                    return
+            frame = self._source.read()
+            if frame is None:
+                if self._source.ended:
+                    with self._changed:
+                        self._done = True
+                        self._changed.notify_all()
+                    return
+                time.sleep(0.01)
+                continue
+            if self._on_frame is not None:
+                self._on_frame(frame)
+            with self._changed:
+                self._latest = frame
+                self._changed.notify_all()
+
+    def read(self) -> Frame | None:
+        """The newest frame not yet given, waiting up to `wait_s` for one; None if none came."""
+        with self._changed:
+            fresh = lambda: self._latest is not None and self._latest.index != self._given  # noqa: E731
+            self._changed.wait_for(lambda: fresh() or self._done, timeout=self._wait_s)
+            if not fresh():
+                return None
+            assert self._latest is not None
+            self._given = self._latest.index
+            return self._latest
+
+    def close(self) -> None:
+        with self._changed:
+            self._done = True
+            self._changed.notify_all()
+        self._thread.join(timeout=2.0)
+        self._source.close()
 
 
 def open_source(spec: str, *, width: int = 1280, height: int = 720) -> FrameSource:

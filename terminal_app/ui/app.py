@@ -9,6 +9,7 @@ frames only the latest is drawn."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 from datetime import date
@@ -289,8 +290,13 @@ class KioskApp(App):
     def _from_core(self, event: object) -> None:
         """Any thread: hand the event to Kivy's clock (frames: only the latest is drawn)."""
         if isinstance(event, CameraFrame):
-            with self._frame_lock:
-                self._frame = event
+            with self._frame_lock:  # the newest frame is drawn; an older one's outline still counts
+                pending = self._frame
+                if pending is not None and event.index < pending.index and pending.step == event.step:
+                    if event.card_outline is not None:
+                        self._frame = dataclasses.replace(pending, card_outline=event.card_outline)
+                else:
+                    self._frame = event
             if self._frame_trigger is not None:
                 self._frame_trigger()
             return

@@ -6,6 +6,7 @@ which the screens' tests touch it by. No rule or check lives here."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -28,6 +29,7 @@ GREEN = (0.10, 0.52, 0.29, 1)
 RED = (0.74, 0.16, 0.14, 1)
 GREY = (0.55, 0.55, 0.55, 1)
 PALE = (0.86, 0.88, 0.92, 1)
+OUTLINE_KEPT_S = 0.4
 
 
 def scale() -> float:
@@ -138,12 +140,19 @@ class CameraView(Widget):
         self._texture: Texture | None = None
         self._frame_size = (640, 480)
         self._outline: np.ndarray | None = None
+        self._outline_at = 0.0
         self.bind(size=lambda *_: self._draw(), pos=lambda *_: self._draw(), guide=lambda *_: self._draw())
 
     def show(self, image: np.ndarray, outline: np.ndarray | None = None) -> None:
+        """A frame; `outline` the card found in it. The capture checks only the frames it has time
+        for, so an outline stays drawn over the frames after it for OUTLINE_KEPT_S."""
         self._texture = bgr_texture(image, self._texture)
         self._frame_size = (image.shape[1], image.shape[0])
-        self._outline = outline
+        now = time.monotonic()
+        if outline is not None:
+            self._outline, self._outline_at = outline, now
+        elif now - self._outline_at > OUTLINE_KEPT_S:
+            self._outline = None
         self.frames_shown += 1
         self._draw()
 
