@@ -199,19 +199,29 @@ class KioskApp(App):
             self.driver.cancel()
             self.follow()
 
-    def driver_call(self, name: str, *args):
-        """A screen's touch, forwarded: the driver's answer, or None if the flow had moved on (a
-        stale touch after a timeout); the screens then follow the flow's state."""
-        if self.driver is None:
-            return None
-        try:
-            result = getattr(self.driver, name)(*args)
-        except (FlowEnded, WrongStep):
-            result = None
-        state = self.follow()
-        if state is not None and result in (False, None) and self.manager.current != "ended":
-            self.screen.refresh(state)
-        return result
+    def driver_call(self, name: str, *args) -> None:
+        """A screen's touch, forwarded to the session driver off this thread (a step's change is
+        written to the vault before it returns): the screens then follow the flow's state, and a
+        refusal, or a touch the flow had moved on from (a timeout), refreshes the screen shown."""
+        driver = self.driver
+        if driver is None:
+            return
+
+        def done(result: object) -> None:
+            if driver is not self.driver:
+                return  # that session is over
+            state = self.follow()
+            if state is not None and result in (False, None) and self.manager.current != "ended":
+                self.screen.refresh(state)
+
+        def call() -> None:
+            try:
+                result = getattr(driver, name)(*args)
+            except (FlowEnded, WrongStep):
+                result = None
+            Clock.schedule_once(lambda dt: done(result))
+
+        threading.Thread(target=call, name=f"kiosk-{name}", daemon=True).start()
 
     def follow(self, state: FlowState | None = None) -> FlowState | None:
         """Show the screen for the flow's step (called on every change the core announces)."""

@@ -5,7 +5,6 @@ which the screens' tests touch it by. No rule or check lives here."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -272,27 +271,28 @@ class QrCode(Widget):
 
     def __init__(self, **kw):
         super().__init__(**kw)
+        self._texture: Texture | None = None
+        self._texture_of = ""
         self.bind(data=lambda *_: self._draw(), size=lambda *_: self._draw(), pos=lambda *_: self._draw())
 
     def _draw(self) -> None:
-        import segno
-
         self.canvas.clear()
         if not self.data:
             return
-        rows = [list(row) for row in segno.make(self.data, error="m", micro=False).matrix_iter(border=4)]
-        n = len(rows)
+        if self._texture_of != self.data:
+            import segno
+
+            dark = np.array(list(segno.make(self.data, error="m", micro=False).matrix_iter(border=4)), bool)
+            pixels = np.where(dark, 0, 255).astype(np.uint8)[::-1]  # one texel a module, bottom row first
+            self._texture = Texture.create(size=(pixels.shape[1], pixels.shape[0]), colorfmt="luminance")
+            self._texture.blit_buffer(pixels.tobytes(), colorfmt="luminance", bufferfmt="ubyte")
+            self._texture.mag_filter = "nearest"  # sharp modules at any size
+            self._texture_of = self.data
         side = min(self.width, self.height)
-        cell = side / n
-        x0, y0 = self.center_x - side / 2, self.center_y - side / 2
         with self.canvas:
             Color(1, 1, 1, 1)
-            Rectangle(pos=(x0, y0), size=(side, side))
-            Color(0, 0, 0, 1)
-            for i, row in enumerate(rows):
-                for j, dark in enumerate(row):
-                    if dark:
-                        Rectangle(pos=(x0 + j * cell, y0 + (n - 1 - i) * cell), size=(math.ceil(cell), math.ceil(cell)))
+            corner = (self.center_x - side / 2, self.center_y - side / 2)
+            Rectangle(texture=self._texture, pos=corner, size=(side, side))
 
 
 class Panel(BoxLayout):

@@ -128,7 +128,9 @@ class CardCheckScreen(KioskScreen):
         self.app.follow()
 
     def _wrong(self) -> None:
-        if not self.app.driver_call("retake_card"):
-            state = self.app.driver.state() if self.app.driver else None
-            if state is not None and state.error is not None:
-                self.error.text = state.error.text(self.app.language)
+        self.app.driver_call("retake_card")
+
+    def refresh(self, state: FlowState) -> None:
+        """Reading it again was refused: why (the face was checked already, no try left)."""
+        if state.error is not None:
+            self.error.text = state.error.text(self.app.language)

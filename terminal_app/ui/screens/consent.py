@@ -50,8 +50,9 @@ class ConsentScreen(KioskScreen):
         self.next.disabled = len(self.answers) < 2
 
     def _submit(self) -> None:
-        if len(self.answers) < 2:
+        if len(self.answers) < 2 or self.next.disabled:
             return
+        self.next.disabled = True  # given once
         language = self.app.language
         record = ConsentRecord(
             id_data=self.answers["id_data"],

@@ -47,8 +47,8 @@ class OfferScreen(KioskScreen):
         self.figures = GridLayout(cols=4, spacing=8, size_hint_y=0.17)
         self.schedule_title = Words(self.t("schedule_title"), size=24, bold=True, size_hint_y=0.06)
         self.scroll = ScrollView(size_hint_y=0.41, do_scroll_x=False)
-        self.rows = GridLayout(cols=1, spacing=2, size_hint_y=None)
-        self.rows.bind(minimum_height=self.rows.setter("height"))
+        self.rows = Words("", size=22, halign="left", size_hint_y=None, line_height=1.5)  # one texture, not 12 labels
+        self.rows.bind(texture_size=lambda _, size: setattr(self.rows, "height", size[1]))
         self.scroll.add_widget(self.rows)
         row = BoxLayout(spacing=40, size_hint_y=0.13, padding=[100, 4])
         answer = self.app.driver_call
@@ -75,11 +75,11 @@ class OfferScreen(KioskScreen):
             cell.add_widget(Words(self.t(key), size=20, color=GREY))
             cell.add_widget(Words(value, size=34, bold=True))
             self.figures.add_widget(cell)
-        self.rows.clear_widgets()
-        for instalment in offer.schedule:
-            text = self.t("schedule_row", month=instalment.month, payment=money(instalment.payment),
-                          principal=money(instalment.principal), interest=money(instalment.interest))  # fmt: skip
-            self.rows.add_widget(Words(text, size=22, halign="left", size_hint_y=None, height=40))
+        self.rows.text = "\n".join(
+            self.t("schedule_row", month=i.month, payment=money(i.payment), principal=money(i.principal),
+                   interest=money(i.interest))
+            for i in offer.schedule
+        )  # fmt: skip
 
 
 class ConfirmScreen(KioskScreen):
@@ -104,9 +104,11 @@ class ConfirmScreen(KioskScreen):
                                        monthly=money(offer.monthly_payment))  # fmt: skip
 
     def _confirm(self) -> None:
-        self.confirm.disabled = True  # one press submits once; a refusal re-enables it
-        if self.app.driver_call("confirm") is None:
-            self.confirm.disabled = False
+        self.confirm.disabled = True  # one press submits once; a refusal re-enables it (refresh)
+        self.app.driver_call("confirm")
+
+    def refresh(self, state: FlowState) -> None:
+        self.confirm.disabled = False
 
 
 class ReceiptScreen(KioskScreen):
