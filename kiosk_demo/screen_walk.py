@@ -29,6 +29,11 @@ class WalkFailed(AssertionError):
     """The screens did not do what a person would have needed them to do."""
 
 
+class _Reached(Exception):
+    def __init__(self, name: str):
+        self.name = name
+
+
 class Finger(MotionEvent):
     """One touch at window pixel (x, y), fed to Kivy as its input providers feed a real one."""
 
@@ -169,10 +174,18 @@ class ScreenWalker:
 
     # --- one applicant ------------------------------------------------------------------------------
 
-    def walk(self, applicant: DemoApplicant, shots: Path | None = None, prefix: str = "") -> str:
+    def walk(self, applicant: DemoApplicant, shots: Path | None = None, prefix: str = "", *,
+             stop_at: str | None = None) -> str:  # fmt: skip
         """One applicant from welcome to the end, touching what they would; a screenshot of each
-        screen into `shots`. Returns the screen the walk ended on ("receipt" or "ended")."""
-        shot = self._shooter(shots, prefix)
+        screen into `shots`. Returns the screen the walk ended on ("receipt" or "ended"), or
+        `stop_at` once that screen is shown (a name as the screenshots have them: "card",
+        "form-phone", "confirm" ...), touching nothing more."""
+        try:
+            return self._walk(applicant, self._shooter(shots, prefix, stop_at))
+        except _Reached as reached:
+            return reached.name
+
+    def _walk(self, applicant: DemoApplicant, shot: Callable[[str], None]) -> str:
         self.wait_screen("welcome")
         shot("welcome")
         self.touch("start")
@@ -184,8 +197,8 @@ class ScreenWalker:
         while True:
             screen = self.wait_screen("card", "check", "face", "form", "ended")
             if screen == "card":
-                self.wait("a card in the preview", lambda: self.app.screen.camera.frames_shown > 3 or
-                          self.app.manager.current != "card")  # fmt: skip
+                self.wait("a card in the preview", lambda: self.app.manager.current != "card" or
+                          self.app.screen.camera.frames_shown > 3)  # fmt: skip
                 shot("card")
                 if self.app.manager.current == "card":
                     self._next_try("card-try-again", "card")
@@ -194,8 +207,8 @@ class ScreenWalker:
                 self.touch("check-ok")
                 self.wait_screen("face", "ended")
             elif screen == "face":
-                self.wait("the face in the preview", lambda: self.app.screen.camera.frames_shown > 8 or
-                          self.app.manager.current != "face")  # fmt: skip
+                self.wait("the face in the preview", lambda: self.app.manager.current != "face" or
+                          self.app.screen.camera.frames_shown > 8)  # fmt: skip
                 shot("face")
                 if self.app.manager.current == "face":
                     self._next_try("face-try-again", "face")
@@ -255,12 +268,14 @@ class ScreenWalker:
     def _widgets_tagged(self, prefix: str) -> list[Widget]:
         return self.on_ui(lambda: [w for w in self._widgets() if str(getattr(w, "tag", "")).startswith(prefix)])
 
-    def _shooter(self, shots: Path | None, prefix: str) -> Callable[[str], None]:
+    def _shooter(self, shots: Path | None, prefix: str, stop_at: str | None = None) -> Callable[[str], None]:
         counter = iter(range(1, 1000))
 
         def shot(name: str) -> None:
             self.seen[name] = self.texts()
             if shots is not None:
                 self.screenshot(shots / f"{prefix}{next(counter):02d}-{name}.png")
+            if name == stop_at:
+                raise _Reached(name)
 
         return shot

@@ -10,6 +10,7 @@ serve a queue of people; the tests below read what each scenario saw."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import threading
 import time
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "build" / "ui-screens"
 IDLE_S = 15  # the config's least idle timeout
+STORM = 1000
 
 
 def zh(key: str, **params) -> str:
@@ -126,6 +128,9 @@ def ui_run(tmp_path_factory, central):
             app.cameras.plug_in()
             walker.touch("home")
             walker.wait_screen("welcome")
+            seen["drafts_after_unplug"] = drafts()
+
+            storm(walker, app, seen)
             seen["drafts_at_end"] = drafts()
         except BaseException as error:
             seen["errors"].append("".join(traceback.format_exception(error)))
@@ -133,6 +138,19 @@ def ui_run(tmp_path_factory, central):
             from kivy.clock import Clock
 
             Clock.schedule_once(lambda dt: app.stop())
+
+    def storm(walker, app, seen: dict) -> None:
+        """1,000 touches anywhere, as a restless hand or a child makes them, a few milliseconds apart."""
+        rng = random.Random(26)
+        width, height = walker.on_ui(lambda: (app.root_layout.width, app.root_layout.height))
+        shown_before = len(app.screens_shown)
+        queued_before = kiosk.core.call(lambda: kiosk.outbox.status()["queued"])
+        for _ in range(STORM):
+            walker.touch_at(rng.uniform(0, width - 1), rng.uniform(0, height - 1))
+        walker.on_ui(lambda: app.cancel())  # whatever the storm left under way ends; nothing is pressed by it
+        seen["storm_screens"] = app.screens_shown[shown_before:]
+        seen["storm_queued"] = kiosk.core.call(lambda: kiosk.outbox.status()["queued"]) - queued_before
+        seen["storm_alive"] = walker.current()
 
     started = time.monotonic()
     threading.Thread(target=script, name="walker", daemon=True).start()
@@ -191,8 +209,19 @@ def test_an_idle_session_counts_down_then_is_wiped(ui_run):
 
 def test_a_camera_unplugged_mid_capture_ends_the_session_with_the_reason(ui_run):
     assert zh("end_device_unavailable") in ui_run["unplugged"]
-    assert ui_run["drafts_at_end"] == 0
+    assert ui_run["drafts_after_unplug"] == 0
     assert ui_run["large_text"] > 1.0
+
+
+def test_a_storm_of_random_touches_never_crashes_skips_consent_or_submits(ui_run):
+    screens = ui_run["storm_screens"]
+    assert "consent" in screens and ui_run["storm_alive"] in ("welcome", "ended")  # it went places, and lives
+    assert ui_run["storm_queued"] == 0 and ui_run["drafts_at_end"] == 0
+    for i, name in enumerate(screens):  # no screen past consent without the consent screen before it
+        if name not in ("welcome", "consent", "ended"):
+            before = screens[:i]
+            last_welcome = max((j for j, n in enumerate(before) if n == "welcome"), default=-1)
+            assert "consent" in before[last_welcome + 1 :], screens
 
 
 def test_only_the_two_finished_applications_are_queued(ui_run):

@@ -14,11 +14,13 @@ import threading
 import time
 from datetime import date
 
+import numpy as np
+
 from kiosk_demo.applicants import NO_RESPONSE, PHONE_REPLAY, DemoApplicant, make_applicants
 from kiosk_demo.synthetic import faces as synthetic_faces
 from kiosk_demo.synthetic.photo import CardHolder
 from kiosk_demo.synthetic.spoofs import PhoneScreen
-from terminal_app.capture.sources import CAMERA_LOST, STREAMING, Frame, FrameSource
+from terminal_app.capture.sources import CAMERA_LOST, STREAMING, Frame, FrameListSource, FrameSource
 from terminal_app.core.events import Instruction, Progress
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.reasons import Reason
@@ -129,6 +131,8 @@ class SyntheticCamera:
         self._presentation = 0
         self._listening: list = []  # the card holder or the face now in front of the camera
 
+    challenge_seed = None  # the person answers whatever the kiosk draws
+
     def new_applicant(self) -> None:
         self.applicant = next(self._queue)
         self._presentation = 0
@@ -174,6 +178,55 @@ class SyntheticCamera:
 
     def close(self) -> None:
         self._listening = []
+
+
+Recording = tuple[DemoApplicant, list[np.ndarray], list[np.ndarray]]  # the person, their card's frames, their face's
+
+
+def record(applicants: list[DemoApplicant], challenges: int) -> list[Recording]:
+    """Each applicant's card held up and face answering the challenges their seed draws."""
+    return [(a, a.card_frames(), a.liveness_frames(challenges)) for a in applicants]
+
+
+class RecordedCamera:
+    """Recordings of the demo's applicants played at the camera's pace, drawn before the kiosk
+    starts: frames that cost the kiosk nothing to get, as a real camera's, for the benchmark of
+    the kiosk's own work. A recording answers only the challenges it recorded, so the kiosk draws
+    those (`challenge_seed`), and it does not react to the screen."""
+
+    def __init__(self, kiosk: Kiosk, *, recordings: list[Recording], fps: float = FPS):
+        self._recordings = itertools.cycle(recordings)
+        self._fps = fps
+        self._current: Recording | None = None
+        self.unplugged = False
+        self.drawing_ms = 0.0  # nothing is drawn while the kiosk runs
+        self.lock = threading.Lock()
+
+    @property
+    def challenge_seed(self) -> int | None:
+        return self._current[0].challenge_seed if self._current else None
+
+    def new_applicant(self) -> None:
+        self._current = next(self._recordings)
+
+    def card_frames(self) -> FrameSource:
+        assert self._current is not None
+        return Paced(FrameListSource(self._current[1]), self, self._fps)  # type: ignore[arg-type]
+
+    def face_frames(self) -> FrameSource:
+        assert self._current is not None
+        return Paced(FrameListSource(self._current[2]), self, self._fps)  # type: ignore[arg-type]
+
+    def hear(self, event: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def recorded(kiosk: Kiosk, **options) -> RecordedCamera:
+    """The entry point `kiosk ui --camera recorded` loads (the benchmark's camera)."""
+    return RecordedCamera(kiosk, **options)
 
 
 def synthetic(kiosk: Kiosk, **options) -> SyntheticCamera:

@@ -28,6 +28,9 @@ DEVICE = "device"
 
 
 class StepCameras(Protocol):
+    """What the kiosk app's camera gives. A kind may also have `challenge_seed` (a recording,
+    which can answer only the challenges it recorded): the liveness check then draws those."""
+
     def card_frames(self) -> FrameSource:
         """The frames for one try at reading the card."""
         ...

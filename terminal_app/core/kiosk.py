@@ -211,11 +211,13 @@ class Kiosk:
     def camera_engines(
         self, cameras: StepCameras, *, today: date | None = None
     ) -> tuple[IdCaptureEngine, LivenessEngine]:
-        """The capture and liveness engines of a kiosk app over its one camera (capture/cameras.py)."""
+        """The capture and liveness engines of a kiosk app over its one camera (capture/cameras.py),
+        for the applicant in front of it now."""
         from terminal_app.capture.cameras import CardTries
 
         capture = CardTries(cameras, lambda source: self.capture_engine(source, today=today))
-        return capture, self.liveness_engine(cameras.face_frames)
+        seed = getattr(cameras, "challenge_seed", None)  # a recording answers only its own challenges
+        return capture, self.liveness_engine(cameras.face_frames, seed=seed)
 
     def new_session(
         self, capture: IdCaptureEngine, liveness: LivenessEngine, *, agent: AgentSession | None = None
