@@ -130,6 +130,11 @@ def ui_run(tmp_path_factory, central):
             walker.wait_screen("welcome")
             seen["drafts_after_unplug"] = drafts()
 
+            from kivy.core.window import Window
+
+            walker.on_ui(lambda: Window.dispatch("on_keyboard", 27, 41, None, []))  # Escape
+            seen["close_refused"] = walker.on_ui(lambda: Window.dispatch("on_request_close"))  # the window's close
+            seen["alive_after_escape"] = walker.current()
             storm(walker, app, seen)
             seen["drafts_at_end"] = drafts()
         except BaseException as error:
@@ -222,6 +227,10 @@ def test_a_storm_of_random_touches_never_crashes_skips_consent_or_submits(ui_run
             before = screens[:i]
             last_welcome = max((j for j, n in enumerate(before) if n == "welcome"), default=-1)
             assert "consent" in before[last_welcome + 1 :], screens
+
+
+def test_escape_and_the_windows_close_do_not_end_the_kiosk(ui_run):
+    assert ui_run["close_refused"] is True and ui_run["alive_after_escape"] == "welcome"
 
 
 def test_only_the_two_finished_applications_are_queued(ui_run):

@@ -55,11 +55,20 @@ NO_CANCEL = ("welcome", "ended", "receipt", "scoring")
 class KioskApp(App):
     text_scale = NumericProperty(1.0)
 
-    def __init__(self, kiosk: Kiosk, cameras: StepCameras, *, voice_cache: Path, today: date | None = None):
+    def __init__(
+        self,
+        kiosk: Kiosk,
+        cameras: StepCameras,
+        *,
+        voice_cache: Path,
+        today: date | None = None,
+        exit_keys: bool = False,
+    ):
         super().__init__()
         self.kiosk, self.cameras, self.today = kiosk, cameras, today
         display = kiosk.config.display
         self.display = display
+        self.exit_keys = exit_keys or display.exit_keys  # a development window closes as windows do
         self.language = display.language
         self.text_scale = LARGE_TEXT if display.large_text else 1.0
         self.title = mc.words(self.language, "screen", "welcome_title")
@@ -95,7 +104,7 @@ class KioskApp(App):
 
     def build(self):
         Window.clearcolor = PAPER
-        Window.bind(on_request_close=lambda *_: not self.display.exit_keys)
+        Window.bind(on_request_close=lambda *_: not self.exit_keys)  # True keeps the window open
         Window.bind(on_touch_down=self._window_touch)
         root = FloatLayout()
         with root.canvas.before:  # the paper behind every screen (in screenshots too)

@@ -50,12 +50,12 @@ def draws_chinese(path: Path) -> bool:
     return all(bytes(font.getmask(ch)) != missing and font.getmask(ch).getbbox() for ch in PROBE)
 
 
-def prepare_kivy(*, windowed: bool, offscreen: bool, home: Path | None = None) -> None:
+def prepare_kivy(*, windowed: bool, offscreen: bool, exit_keys: bool = False, home: Path | None = None) -> None:
     """Set Kivy's environment; call before anything imports kivy. `offscreen` draws with no display
     (tests, `kiosk demo --ui` on a server) through SDL's offscreen video driver."""
     if "kivy" not in sys.modules:  # read when kivy is first imported
         _kivy_environment(home)
-    _window_settings(windowed=windowed, offscreen=offscreen)  # read when the window is made
+    _window_settings(windowed=windowed, offscreen=offscreen, exit_keys=exit_keys)  # read as the window is made
 
 
 def _kivy_environment(home: Path | None) -> None:
@@ -71,13 +71,13 @@ def _kivy_environment(home: Path | None) -> None:
     logging.getLogger("kivy").setLevel(logging.WARNING)
 
 
-def _window_settings(*, windowed: bool, offscreen: bool) -> None:
+def _window_settings(*, windowed: bool, offscreen: bool, exit_keys: bool) -> None:
     if offscreen:  # read by SDL when the window is made
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     from kivy.config import Config
 
-    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("kivy", "exit_on_escape", "1" if exit_keys else "0")  # a kiosk: Escape does nothing
     Config.set("kivy", "keyboard_mode", "system")
     Config.set("input", "mouse", "mouse,disable_multitouch")
     Config.set("graphics", "multisamples", "0")

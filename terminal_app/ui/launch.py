@@ -43,14 +43,17 @@ def open_kiosk_app(
     try:
         font = find_cjk_font(kiosk.config.display.font)
         cameras = open_cameras(camera, kiosk, **(camera_options or {}))
-        prepare_kivy(windowed=windowed or not kiosk.config.display.fullscreen, offscreen=offscreen,
+        display = kiosk.config.display
+        windowed = windowed or not display.fullscreen
+        prepare_kivy(windowed=windowed, offscreen=offscreen, exit_keys=display.exit_keys or windowed,
                      home=kiosk.vault.data_dir / "kivy")  # fmt: skip
         from kivy.core.text import DEFAULT_FONT, LabelBase
 
         LabelBase.register(DEFAULT_FONT, str(font))
         from terminal_app.ui.app import KioskApp
 
-        app = KioskApp(kiosk, cameras, voice_cache=kiosk.vault.data_dir / VOICE_CACHE, today=today)
+        app = KioskApp(kiosk, cameras, voice_cache=kiosk.vault.data_dir / VOICE_CACHE, today=today,
+                       exit_keys=windowed and not offscreen)  # fmt: skip
     except BaseException:
         kiosk.close()
         raise

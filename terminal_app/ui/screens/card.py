@@ -9,66 +9,32 @@ from datetime import date
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 
-from terminal_app.core.events import CameraFrame, Instruction, Progress
+from terminal_app.core.events import Progress
 from terminal_app.core.flow import FlowState
 from terminal_app.core.steps import IdCardFields
 from terminal_app.ui.screens.base import KioskScreen
-from terminal_app.ui.widgets import BLUE, GREEN, GREY, RED, BigButton, CameraView, Panel, Words
+from terminal_app.ui.screens.camera_step import CameraStepScreen
+from terminal_app.ui.widgets import GREEN, GREY, RED, BigButton, Panel, Words
 
 
-class CardScreen(KioskScreen):
+class CardScreen(CameraStepScreen):
     spoken_key = "card_spoken"
+    guide = "card"
 
     def __init__(self, app, **kw):
         super().__init__(app, name="card", **kw)
-        body = BoxLayout(orientation="horizontal", padding=16, spacing=16)
-        self.camera = CameraView(size_hint_x=0.62)
-        self.camera.guide = "card"
-        side = Panel(size_hint_x=0.38, padding=8)
-        self.title = Words(self.t("card_title"), size=34, bold=True, size_hint_y=0.15)
-        self.hint = Words(self.t("card_hint"), size=22, size_hint_y=0.15)
-        self.instruction = Words("", size=34, bold=True, color=BLUE, size_hint_y=0.3)
         self.progress = Words("", size=22, size_hint_y=0.08)
-        self.error = Words("", size=24, color=RED, size_hint_y=0.17)
-        self.again = BigButton(self.t("try_again"), "card-try-again", on_press=self._again, size=30,
-                               size_hint_y=0.15, disabled=True, opacity=0)  # fmt: skip
-        for widget in (self.title, self.hint, self.instruction, self.progress, self.error, self.again):
-            side.add_widget(widget)
-        body.add_widget(self.camera)
-        body.add_widget(side)
-        self.add_widget(body)
+        self._lay_out("card_title", "card_hint", [self.progress])
 
-    def enter(self, state: FlowState | None) -> None:
-        self.camera.clear()
-        self.instruction.text = self.progress.text = self.error.text = ""
-        self._show_again(False)
-        self.app.start_camera_step()
-
-    def refresh(self, state: FlowState) -> None:
-        """A try ended without a card the flow took: the reason, the tries left, "try again"."""
-        if state.error is not None:
-            self.error.text = state.error.text(self.app.language)
-            if state.attempts_left:
-                self.error.text += "\n" + self.t("attempts_left", left=state.attempts_left)
-        self.instruction.text = ""
-        self._show_again(bool(state.attempts_left))
-
-    def _again(self) -> None:
-        self.error.text = ""
-        self._show_again(False)
-        self.app.start_camera_step()
-
-    def _show_again(self, shown: bool) -> None:
-        self.again.disabled = not shown
-        self.again.opacity = 1 if shown else 0
+    def _reset(self) -> None:
+        super()._reset()
+        self.progress.text = ""
 
     def on_event(self, event: object) -> None:
-        if isinstance(event, CameraFrame):
-            self.camera.show(event.image, event.card_outline)
-        elif isinstance(event, Instruction):
-            self.instruction.text = event.reason.text(self.app.language)
-        elif isinstance(event, Progress):
+        if isinstance(event, Progress):
             self.progress.text = self.t("side_progress", done=event.done + 1, total=event.total)
+        else:
+            super().on_event(event)
 
 
 def _when(value: date | str | None, long_term: str) -> str:
