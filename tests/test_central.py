@@ -111,13 +111,18 @@ def test_receipts_verify_for_the_envelope_under_the_central_key(service, termina
     outcome.receipt.verify_for(parse(wire), [central.signing.public_key()])
 
 
-def test_unknown_revoked_and_forged_are_refused_with_their_codes(service, terminal, central):
+def test_unknown_pending_and_forged_get_one_answer_and_only_a_signer_hears_it_is_revoked(service, terminal, central):
+    """Which terminals exist, and in what state, is not told to whoever posts an envelope: an
+    unknown terminal, one with a code but not enrolled, and a wrong key all get `unauthenticated`
+    with the same message; a revoked terminal is told so only when it signs."""
     stranger = Terminal(central, "T-422801-0099")
+    service.terminals.issue_code("T-422801-0098")
+    pending = Terminal(central, "T-422801-0098")
     impostor = Terminal(central)  # same terminal id, another key
-    outcomes = service.ingest([stranger.envelope(), impostor.envelope()])
-    assert codes(outcomes) == ["unknown_terminal", "bad_signature"]
+    outcomes = service.ingest([stranger.envelope(), pending.envelope(), impostor.envelope()])
+    assert codes(outcomes) == ["unauthenticated"] * 3 and len({o.message for o in outcomes}) == 1
     service.terminals.revoke(TERMINAL)
-    assert codes(service.ingest([terminal.envelope()])) == ["terminal_revoked"]
+    assert codes(service.ingest([terminal.envelope(), impostor.envelope()])) == ["terminal_revoked", "unauthenticated"]
     assert service.store.envelope_count() == 0
 
 
@@ -133,7 +138,7 @@ def test_unknown_revoked_and_forged_are_refused_with_their_codes(service, termin
 def test_damaged_envelopes_are_refused_and_nothing_is_stored(service, terminal, mangle, code):
     (outcome,) = service.ingest([mangle(terminal.envelope())])
     assert outcome.status == "refused"
-    assert outcome.code in ({code} if code else {"malformed", "bad_signature"})
+    assert outcome.code in ({code} if code else {"malformed", "unauthenticated"})
     assert service.store.envelope_count() == 0
 
 

@@ -217,7 +217,8 @@ def test_unenrolled_terminal_is_refused(tmp_path, central, central_server):
     config = central.write_config(tmp_path / "k.toml", url=central_server.url)
     kiosk = Kiosk.start(config, tmp_path / "t")
     queue(kiosk, 1)
-    assert kiosk.sync_client().sync_once().error.code == "unknown_terminal"
+    report = kiosk.sync_client().sync_once()
+    assert report.error.code == "unauthenticated" and kiosk.outbox.status()["queued"] == 1  # kept
 
 
 def test_envelope_damaged_at_rest_is_held_and_the_rest_are_delivered(tmp_path, central, central_db, central_server):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sync.bundle import read_outbox_bundle, verify_bundle
 from sync.central.errors import CentralError
 from sync.central.store import CentralStore, StoredEnvelope, now_iso
-from sync.central.terminals import TerminalRegistry, refusal
+from sync.central.terminals import UNSIGNED_ENVELOPE, TerminalRegistry, refusal
 from sync.envelope import Envelope, Receipt, WireError, parse, verify
 
 MAX_BATCH_ENVELOPES = 256
@@ -42,6 +42,16 @@ class Outcome:
 
 def _refused(error: WireError | CentralError, envelope_id: str | None = None) -> Outcome:
     return Outcome("refused", envelope_id, code=error.code, message=error.message)
+
+
+def _signed_by(envelope: Envelope, key: ed25519.Ed25519PublicKey | None) -> bool:
+    if key is None:  # unknown, or not enrolled yet
+        return False
+    try:
+        verify(envelope, key)
+    except WireError:
+        return False
+    return True
 
 
 class IngestService:
@@ -82,18 +92,20 @@ class IngestService:
         return [o for o in outcomes if o is not None]
 
     def _ingest_for(self, terminal_id: str, items: list[tuple[int, Envelope]], via: str) -> list[tuple[int, Outcome]]:
-        try:
-            _, key = self.terminals.serving(terminal_id)
-        except CentralError as refused:
-            return [(index, _refused(refused, env.meta.envelope_id)) for index, env in items]
+        """The signature first, under the key the terminal enrolled: an unknown terminal, one not
+        enrolled yet and a wrong signature get one answer (`unauthenticated`); only a terminal
+        that signs is told it is revoked."""
+        terminal, key = self.terminals.enrolled_key(terminal_id)
         results: list[tuple[int, Outcome]] = []
         checked: list[tuple[int, Envelope]] = []
-        for index, envelope in items:  # signatures first, outside the lock: the CPU-heavy part
-            try:
-                verify(envelope, key)
-                checked.append((index, envelope))
-            except WireError as error:
-                results.append((index, _refused(error, envelope.meta.envelope_id)))
+        for index, envelope in items:  # outside the lock: the CPU-heavy part
+            if not _signed_by(envelope, key):
+                results.append((index, _refused(UNSIGNED_ENVELOPE, envelope.meta.envelope_id)))
+                continue
+            if (refused := refusal(terminal_id, terminal)) is not None:  # revoked
+                results.append((index, _refused(refused, envelope.meta.envelope_id)))
+                continue
+            checked.append((index, envelope))
         if not checked:
             return results
         try:

@@ -23,6 +23,9 @@ from sync.envelope import MAX_CLOCK_SKEW_S, enrollment_answer_bytes, enrollment_
 from sync.keys import KeyFileError, ed25519_public
 
 TERMINAL_ID = re.compile(r"T-([0-9]{6})-[0-9]{4}")
+# An envelope from an unknown terminal, one not enrolled yet, or not signed by the key its terminal
+# enrolled: one answer for all three, so a sender learns nothing of which terminals exist.
+UNSIGNED_ENVELOPE = CentralError("unauthenticated", "the envelope is not signed by an enrolled terminal's key", 403)
 UNAUTHENTICATED = CentralError(
     "unauthenticated", "sign the request as an enrolled terminal (X-Terminal-Id, -Time, -Signature)", 401
 )
@@ -54,6 +57,13 @@ class TerminalRegistry:
         self.signing_key = signing_key
         self.accept_v1_enrollment = accept_v1_enrollment  # terminals not yet updated: off unless configured
         self._keys: dict[str, ed25519.Ed25519PublicKey] = {}
+
+    def enrolled_key(self, terminal_id: str) -> tuple[Terminal | None, ed25519.Ed25519PublicKey | None]:
+        """The terminal and the key it enrolled (active or revoked), else (terminal or None, None)."""
+        terminal = self.store.terminal(terminal_id)
+        if terminal is None or terminal.public_key is None:
+            return terminal, None
+        return terminal, self._keys.setdefault(terminal_id, ed25519_public(terminal.public_key))
 
     def serving(self, terminal_id: str) -> tuple[Terminal, ed25519.Ed25519PublicKey]:
         """The enrolled, active terminal and its public key; CentralError if it may not be served."""

@@ -28,7 +28,9 @@ from sync import enrollment
 from sync.envelope import (
     Receipt,
     WireError,
+    parse,
     terminal_request_bytes,
+    verify,
 )
 from sync.update import MAX_UPDATE_BYTES
 from terminal_app.core.outbox import Outbox, QueuedEnvelope
@@ -155,7 +157,27 @@ class SyncClient:
             return error
         return None
 
+    def _sendable(self, batch: list[QueuedEnvelope], report: SyncReport) -> list[QueuedEnvelope]:
+        """The batch without envelopes damaged at rest: each must still parse and verify under this
+        terminal's own key. A damaged one is set aside (kept, for the agent) instead of being sent:
+        the service answers a signature it cannot check with the same `unauthenticated` it gives a
+        stranger, which stops the sending."""
+        own = self.outbox.signing_key.public_key()
+        sound = []
+        for queued in batch:
+            try:
+                verify(parse(queued.wire), own)
+            except WireError as damaged:
+                self.outbox.hold(queued, damaged.code, f"damaged on this terminal, not sent: {damaged.message}")
+                report.held.append((queued.envelope_id, damaged.code))
+                continue
+            sound.append(queued)
+        return sound
+
     def _send(self, batch: list[QueuedEnvelope], report: SyncReport) -> None:
+        batch = self._sendable(batch, report)
+        if not batch:
+            return
         body = b"\n".join(q.wire for q in batch) + b"\n"
         response = _request(
             self.session,
@@ -181,7 +203,7 @@ class SyncClient:
             elif status == "refused":
                 error = result.get("error") or {}
                 code, message = str(error.get("code")), str(error.get("message"))
-                if code not in HOLD_CODES:  # unknown or revoked terminal: stop, keep everything
+                if code not in HOLD_CODES:  # not enrolled there (unauthenticated) or revoked: stop, keep everything
                     fatal = fatal or WireError(code, message)
                     continue
                 self.outbox.hold(queued, code, message)
