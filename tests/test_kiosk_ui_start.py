@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,25 @@ def test_the_installed_cjk_font_is_found_and_draws_chinese():
 def test_an_unknown_camera_kind_names_the_kinds_there_are(config_path, tmp_path):
     done = kiosk("--config", str(config_path), "ui", "--offscreen", "--camera", "webcam9", tmp_path=tmp_path)
     assert done.returncode == 2 and "webcam9" in done.stderr and "device" in done.stderr and "synthetic" in done.stderr
+
+
+def test_the_kiosk_opens_its_window_and_stays_up_until_stopped(config_path, tmp_path):
+    """`kiosk ui --offscreen --camera synthetic` as a terminal's service starts it: up, speaking
+    prompts into its cache, until SIGTERM stops it cleanly."""
+    env = {**os.environ, "KIOSK_DATA_DIR": str(tmp_path / "data")}
+    process = subprocess.Popen([sys.executable, "-m", "terminal_app", "--config", str(config_path), "ui",
+                                "--offscreen", "--camera", "synthetic"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        cache = tmp_path / "data" / "voice-cache"
+        while time.monotonic() < deadline and len(list(cache.glob("*.wav"))) < 5:
+            assert process.poll() is None, process.communicate()[1][-2000:]
+            time.sleep(0.5)
+        assert process.poll() is None
+        assert len(list(cache.glob("*.wav"))) >= 5 or shutil.which("espeak-ng") is None
+        process.terminate()  # SIGTERM, as systemd stops a service: the kiosk refuses a window close, not this
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()

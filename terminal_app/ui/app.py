@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import signal
 import threading
 from datetime import date
 from pathlib import Path
@@ -372,6 +373,12 @@ class KioskApp(App):
     def _hide_countdown(self) -> None:
         if self.countdown.parent is not None:
             self.root_layout.remove_widget(self.countdown)
+
+    def on_start(self) -> None:
+        """SIGTERM (systemd stopping the service) ends the app as a stop does: the session under
+        way is cancelled and its draft wiped, the camera closed."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda dt: self.stop()))
 
     def on_stop(self) -> None:
         if self.driver is not None:

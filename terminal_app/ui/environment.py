@@ -72,6 +72,9 @@ def _kivy_environment(home: Path | None) -> None:
 
 
 def _window_settings(*, windowed: bool, offscreen: bool, exit_keys: bool) -> None:
+    # SDL would turn SIGTERM into a window-close request, which a kiosk refuses: systemd could not
+    # stop it. The app handles SIGTERM itself (app.py).
+    os.environ["SDL_NO_SIGNAL_HANDLERS"] = "1"
     if offscreen:  # read by SDL when the window is made
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
