@@ -391,6 +391,15 @@ def test_a_number_read_alike_twice_that_fails_its_check_is_the_cards_and_ends_th
     candidates, read_frame, read = frames_read_as(front(failing, id_number=bad), front(failing, id_number=other))
     assert capture._read_best(candidates, read_frame, "front", budget=2).errors[0].code == "check_character"
     assert read == [0, 1] and capture.new_votes().refusal("front") is None
+    glared = (*failing, ("address", "glare"))  # under glare a digit may be washed out alike: tilt first
+    candidates, read_frame, read = frames_read_as(*[front(glared, id_number=bad)] * 2)
+    assert capture._read_best(candidates, read_frame, "front", budget=2).errors[0].code == "check_character"
+    assert read == [0]  # glare asks for a tilt after the first read; nothing is refused
+    votes = capture.new_votes()
+    votes.add(front())  # read cleanly once: a failing number read twice after it is a misread
+    for _ in range(2):
+        votes.add(front(failing, id_number=bad))
+    assert votes.refusal("front") is None
     cut_short = (("id_number", "length"),)  # a number read short twice is the reading's, not the card's
     candidates, read_frame, read = frames_read_as(*[front(cut_short, id_number=bad[:16])] * 3)
     capture._read_best(candidates, read_frame, "front", budget=3)

@@ -184,10 +184,10 @@ class CardCapture:
                 return reading
             if (combined := votes.combined(reading.side)) is not None:
                 return combined
-            if (own := votes.refusal(reading.side)) is not None:  # read alike twice, and failing: the card's
-                return dataclasses.replace(reading, errors=[own])
             if _glared(reading):
                 return reading
+            if (own := votes.refusal(reading.side)) is not None:  # read alike twice, and failing: the card's
+                return dataclasses.replace(reading, errors=[own])
         return _unconfirmed(reading)
 
 
@@ -273,7 +273,7 @@ class _SideRun:
         """What a reading asks of the person next; True when the side is done with."""
         if reading.valid and self.side in (None, reading.side):
             return True
-        if reading.side in ("front", "back") and self.votes.refusal(reading.side) is not None:
+        if not _glared(reading) and reading.side in ("front", "back") and self.votes.refusal(reading.side) is not None:
             return True  # the card itself fails its checks: asking for it again would read it the same
         if reading.side in ("front", "back") and self.side not in (None, reading.side):
             self.show(TURN_OVER)

@@ -43,7 +43,7 @@ REFUSING = ("photocopy",)  # a card-level finding no later frame outvotes
 # Failures that are the card's own once readings agree on them: a number read the same way twice
 # that fails its check character, a validity read the same way twice that has ended (or not begun).
 CARDS_OWN = {"id_number": ("check_character",), "valid_to": ("expired",), "valid_from": ("not_yet_valid",)}
-READ_WITH = {"valid_to": ("valid_from", "valid_to"), "valid_from": ("valid_from", "valid_to")}
+READ_WITH = {"valid_to": ("valid_from", "valid_to"), "valid_from": ("valid_to", "valid_from")}  # the field itself last
 
 
 def voted_fields(reading: CardReading) -> dict[str, str]:
@@ -89,17 +89,31 @@ class FieldVotes:
     def refusal(self, side: str) -> FieldError | None:
         """The card's own failure, when `max(needed, 2)` readings of `side` read the field the same
         way and fail on it the same way: no later frame will read the card otherwise, so the
-        capture stops at once instead of asking for it again until its time runs out."""
+        capture stops at once instead of asking for it again until its time runs out. Only
+        readings a misread is unlikely to explain count: none under glare, none with the side's
+        key unread (the back's authority), none about the whole card; and a reading that read
+        the field otherwise, and cleanly, vetoes it."""
         seen: dict[tuple, list[FieldError]] = {}
+        clean: dict[str, set[str]] = {}  # each field's values read with no error on it
         for reading in self.of_side(side):
-            if any(e.field in ("card", "side") for e in reading.errors):
+            for key, value in voted_fields(reading).items():
+                clean.setdefault(key, set()).add(value)
+        for reading in self.of_side(side):
+            fields = {e.field for e in reading.errors}
+            if any(e.field in ("card", "side") or e.code == "glare" for e in reading.errors):
+                continue
+            if side == "back" and KEYS["back"] in fields:
                 continue
             for error in reading.errors:
                 if error.code in CARDS_OWN.get(error.field, ()):
                     read_as = tuple(reading.fields.get(key) for key in READ_WITH.get(error.field, (error.field,)))
                     if all(read_as):
                         seen.setdefault((error.field, error.code, read_as), []).append(error)
-        agreed = [errors for errors in seen.values() if len(errors) >= max(self.needed, 2)]
+        agreed = [
+            errors
+            for (field_name, _, read_as), errors in seen.items()
+            if len(errors) >= max(self.needed, 2) and not clean.get(field_name, set()) - {read_as[-1]}
+        ]
         return agreed[0][0] if agreed else None
 
     def of_side(self, side: str) -> list[CardReading]:
