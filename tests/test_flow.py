@@ -169,6 +169,21 @@ def test_every_step_times_out_and_wipes(kiosk, clock, setup, step, timeout_field
     assert kiosk.vault.draft_ids() == []
 
 
+def test_the_idle_time_left_is_the_applicants_not_the_steps(kiosk, clock):
+    """The screen's "are you still there?" counts the applicant's idleness, not the step's own
+    limit: an applicant touching the screen near the end of a step is not asked."""
+    flow = new_flow(kiosk, clock)
+    idle = kiosk.config.terminal.idle_timeout_s
+    assert flow.state().idle_seconds_left == idle
+    for _ in range(int(kiosk.config.timeouts.consent // 10) - 1):
+        clock.advance(10)
+        flow.touch()
+    state = flow.state()
+    assert state.seconds_left <= 10 and state.idle_seconds_left == idle
+    clock.advance(5)
+    assert flow.state().idle_seconds_left == idle - 5
+
+
 def test_idle_applicant_is_timed_out_before_the_step_limit(kiosk, clock):
     flow = new_flow(kiosk, clock)
     flow.give_consent(CONSENT)

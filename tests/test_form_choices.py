@@ -34,6 +34,14 @@ def test_amounts_offered_and_slid_to_are_lendable():
         assert amount % catalogue.amount_step == 0 and catalogue.min_line <= amount <= catalogue.max_line
 
 
+def test_a_phone_number_being_typed_is_told_off_only_once_it_cannot_become_one():
+    from terminal_app.core.form import phone_entry_problem
+
+    assert [phone_entry_problem(t) for t in ("", "1", "138", "1380013800")] == [None] * 4
+    assert all(phone_entry_problem(t).code == "phone_format" for t in ("2", "13800138000x", "0138"))
+    assert phone_entry_problem("13800138000") is None
+
+
 def test_a_form_with_a_question_unanswered_names_it():
     with pytest.raises(KeyError, match="phone"):
         form_choices.answers({"amount": 5000, "term_months": 3, "purpose": "education"})

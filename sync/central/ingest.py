@@ -44,14 +44,17 @@ def _refused(error: WireError | CentralError, envelope_id: str | None = None) ->
     return Outcome("refused", envelope_id, code=error.code, message=error.message)
 
 
+_NOBODY = ed25519.Ed25519PrivateKey.generate().public_key()  # checked against for an unknown terminal
+
+
 def _signed_by(envelope: Envelope, key: ed25519.Ed25519PublicKey | None) -> bool:
-    if key is None:  # unknown, or not enrolled yet
-        return False
+    """Whether `key` signed it. With no key (an unknown terminal, or one not enrolled yet) a
+    signature is checked all the same, against a key nobody holds: the answer takes as long."""
     try:
-        verify(envelope, key)
+        verify(envelope, key or _NOBODY)
     except WireError:
         return False
-    return True
+    return key is not None
 
 
 class IngestService:

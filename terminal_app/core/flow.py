@@ -162,6 +162,7 @@ class FlowState:
     decision: Decision | None = None
     offer: Offer | None = None
     attempts_left: int | None = None
+    idle_seconds_left: float | None = None  # before an idle applicant's session is wiped (None: not watched)
     extra: dict = field(default_factory=dict)
 
 
@@ -218,6 +219,12 @@ class ApplicationFlow:
         if self.step in IDLE_WATCHED:
             left = min(left, self.config.terminal.idle_timeout_s - (now - self._last_activity))
         return max(0.0, left)
+
+    def idle_seconds_left(self) -> float | None:
+        """Before the applicant, idle, loses the session (None where idleness is not watched)."""
+        if self.step not in IDLE_WATCHED:
+            return None
+        return max(0.0, self.config.terminal.idle_timeout_s - (self._clock() - self._last_activity))
 
     def touch(self) -> None:
         """The applicant or agent did something: the idle timer starts again."""
@@ -499,6 +506,7 @@ class ApplicationFlow:
         return FlowState(
             step=self.step,
             seconds_left=self.seconds_left(),
+            idle_seconds_left=self.idle_seconds_left(),
             error=self.last_error,
             end_reason=self.end_reason,
             application_id=self.application_id,

@@ -29,6 +29,14 @@ def check_form(catalogue: Catalogue, answers: FormAnswers) -> None:
         raise FormProblem(problem, "phone")
 
 
+def phone_entry_problem(typed: str) -> Reason | None:
+    """What to tell someone typing a mobile number: nothing while `typed` can still become one
+    (empty, or a start of 1 and fewer than 11 digits), else what `phone_problem` says."""
+    if typed == "" or (typed.isascii() and typed.isdigit() and typed.startswith("1") and len(typed) < 11):
+        return None
+    return phone_problem(typed)
+
+
 def phone_problem(phone: str) -> Reason | None:
     """Why `phone` is not a mainland mobile number (11 digits starting with 1), or None."""
     if phone.isascii() and phone.isdigit() and len(phone) == 11 and phone.startswith("1"):

@@ -29,7 +29,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from terminal_app.capture.cameras import StepCameras
 from terminal_app.core import message_catalogue as mc
 from terminal_app.core.events import CameraFrame, Instruction, Progress
-from terminal_app.core.flow import IDLE_WATCHED, FlowEnded, FlowState, Step, WrongStep
+from terminal_app.core.flow import FlowEnded, FlowState, Step, WrongStep
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.session_driver import SessionDriver, StepJob
 from terminal_app.ui.screens.base import KioskScreen
@@ -50,7 +50,7 @@ STEP_NAMES = ("step_consent", "step_card", "step_face", "step_form", "step_resul
 # the step bar's position of each screen
 STEP_OF_SCREEN = {"consent": 0, "card": 1, "check": 1, "face": 2, "form": 3, "scoring": 4, "offer": 4,
                   "confirm": 4, "receipt": 5}  # fmt: skip
-NO_CANCEL = ("welcome", "ended", "receipt", "scoring")
+NO_CANCEL = ("welcome", "ended", "receipt")
 
 
 class KioskApp(App):
@@ -82,6 +82,7 @@ class KioskApp(App):
         self._frame: CameraFrame | None = None
         self._frame_lock = threading.Lock()
         self._frame_trigger = None
+        self._session: object | None = None
 
     # --- words and voice ------------------------------------------------------------------------
 
@@ -192,12 +193,17 @@ class KioskApp(App):
         self.cameras.new_applicant()
         capture, liveness = self.kiosk.camera_engines(self.cameras, today=self.today)
         self.card_confirmed = False
-        self.driver = SessionDriver.open(self.kiosk, capture, liveness, listener=self._from_core)
+        session = object()  # this session's events only: a cancelled job's late ones are dropped
+        self._session = session
+        self.driver = SessionDriver.open(self.kiosk, capture, liveness, listener=lambda e: self._from_core(e, session))
         self.follow()
 
     def close_session(self) -> None:
         """Back to welcome; a session not ended yet is cancelled (its draft wiped)."""
         driver, self.driver = self.driver, None
+        self._session = None
+        with self._frame_lock:
+            self._frame = None
         if driver is not None:
             driver.cancel()
         self.job = None
@@ -228,6 +234,9 @@ class KioskApp(App):
             try:
                 result = getattr(driver, name)(*args)
             except (FlowEnded, WrongStep):
+                result = None
+            except Exception:  # a full disk on confirm: the flow kept the draft, the screen offers it again
+                log.exception("the session driver's %s failed", name)
                 result = None
             Clock.schedule_once(lambda dt: done(result))
 
@@ -299,16 +308,22 @@ class KioskApp(App):
             return
 
         def score() -> None:
-            with contextlib.suppress(FlowEnded, WrongStep):  # the session ended meanwhile
+            try:
                 driver.score()
+            except (FlowEnded, WrongStep):  # the session ended meanwhile
+                pass
+            except Exception:  # the flow stays at scoring: cancel stays possible, the step's time ends it
+                log.exception("scoring failed")
             Clock.schedule_once(lambda dt: self.follow())
 
         threading.Thread(target=score, name="kiosk-score", daemon=True).start()
 
     # --- what the core says ------------------------------------------------------------------------
 
-    def _from_core(self, event: object) -> None:
+    def _from_core(self, event: object, session: object) -> None:
         """Any thread: hand the event to Kivy's clock (frames: only the latest is drawn)."""
+        if session is not self._session:
+            return
         if isinstance(event, CameraFrame):
             with self._frame_lock:  # the newest frame is drawn; an older one's outline still counts
                 pending = self._frame
@@ -320,7 +335,7 @@ class KioskApp(App):
             if self._frame_trigger is not None:
                 self._frame_trigger()
             return
-        Clock.schedule_once(lambda dt: self._on_event(event))
+        Clock.schedule_once(lambda dt: self._on_event(event) if session is self._session else None)
 
     def _draw_frame(self) -> None:
         with self._frame_lock:
@@ -356,8 +371,9 @@ class KioskApp(App):
         if self.driver is None:
             return
         state = self.driver.state()
-        if state.step in IDLE_WATCHED and state.seconds_left <= self.display.countdown_s:
-            self._show_countdown(int(state.seconds_left + 0.999))
+        idle = state.idle_seconds_left  # the step's own time limit is not the applicant's idleness
+        if idle is not None and idle <= self.display.countdown_s:
+            self._show_countdown(int(idle + 0.999))
         else:
             self._hide_countdown()
         shown = self.manager.current
@@ -383,4 +399,7 @@ class KioskApp(App):
     def on_stop(self) -> None:
         if self.driver is not None:
             self.driver.cancel()
+        job = self.job
+        if job is not None and job.thread is not None:
+            job.thread.join(timeout=3.0)  # stopped within a frame or an OCR pass: then the camera closes
         self.cameras.close()

@@ -57,13 +57,20 @@ class CardCheckScreen(KioskScreen):
         self.error = Words("", size=24, color=RED, size_hint_y=0.08)
         panel.add_widget(self.error)
         row = BoxLayout(spacing=32, size_hint_y=0.16, padding=[80, 0])
-        row.add_widget(BigButton(self.t("check_wrong"), "check-wrong", on_press=self._wrong, color=GREY, size=28))
-        row.add_widget(BigButton(self.t("check_ok"), "check-ok", on_press=self._ok, color=GREEN, size=32))
+        self.buttons = [BigButton(self.t("check_wrong"), "check-wrong", on_press=self._wrong, color=GREY, size=28),
+                        BigButton(self.t("check_ok"), "check-ok", on_press=self._ok, color=GREEN, size=32)]  # fmt: skip
+        for button in self.buttons:
+            row.add_widget(button)
         panel.add_widget(row)
         self.add_widget(panel)
 
+    def _answered(self, done: bool) -> None:
+        for button in self.buttons:  # one answer: a second tap (or the other button) does nothing
+            button.disabled = done
+
     def enter(self, state: FlowState | None) -> None:
         self.error.text = ""
+        self._answered(False)
         self.fields.clear_widgets()
         card = self.app.driver.card() if self.app.driver else None
         if card is not None:
@@ -90,13 +97,16 @@ class CardCheckScreen(KioskScreen):
         ]
 
     def _ok(self) -> None:
+        self._answered(True)
         self.app.card_confirmed = True
         self.app.follow()
 
     def _wrong(self) -> None:
+        self._answered(True)
         self.app.driver_call("retake_card")
 
     def refresh(self, state: FlowState) -> None:
         """Reading it again was refused: why (the face was checked already, no try left)."""
         if state.error is not None:
             self.error.text = state.error.text(self.app.language)
+        self._answered(False)

@@ -11,7 +11,7 @@ from kivy.uix.slider import Slider
 
 from terminal_app.core import form_choices
 from terminal_app.core.flow import FlowState
-from terminal_app.core.form import phone_problem
+from terminal_app.core.form import phone_entry_problem, phone_problem
 from terminal_app.ui.screens.base import KioskScreen
 from terminal_app.ui.widgets import BLUE, GREEN, GREY, RED, BigButton, Choice, Keypad, Panel, Words
 
@@ -163,14 +163,12 @@ class FormScreen(KioskScreen):  # each page speaks its own line
 
     def _typed_phone(self, typed: str) -> None:
         self.phone_label.text = " ".join((typed[:3], typed[3:7], typed[7:])).strip()
-        problem = phone_problem(typed)
-        if problem is None:
+        if phone_problem(typed) is None:
             self.picked["phone"] = typed
-            self.phone_note.text = ""
         else:
             self.picked.pop("phone", None)
-            finished = len(typed) == 11 or typed[:1] not in ("", "1")  # not while it may still become one
-            self.phone_note.text = problem.text(self.app.language) if finished else ""
+        problem = phone_entry_problem(typed)
+        self.phone_note.text = problem.text(self.app.language) if problem else ""
         self._update_next()
 
     def _questions_page(self, page: BoxLayout, questions: tuple[form_choices.Question, ...]) -> None:
