@@ -138,7 +138,7 @@ class ScreenWalker:
         return self.on_ui(lambda: self.app.manager.current)
 
     def texts(self) -> list[str]:
-        return self.on_ui(lambda: [w.text for w in self._widgets() if isinstance(w, Label) and w.text])
+        return self.on_ui(self._texts_now)
 
     def enabled(self, tag: str) -> bool:
         return self.on_ui(lambda: (w := self.find(tag)) is not None and not w.disabled)
@@ -196,22 +196,12 @@ class ScreenWalker:
         self.touch("consent-next")
         while True:
             screen = self.wait_screen("card", "check", "face", "form", "ended")
-            if screen == "card":
-                self.wait("a card in the preview", lambda: self.app.manager.current != "card" or
-                          self.app.screen.camera.frames_shown > 3)  # fmt: skip
-                shot("card")
-                if self.app.manager.current == "card":
-                    self._next_try("card-try-again", "card")
+            if screen in ("card", "face"):
+                self._camera_step(screen, shot)
             elif screen == "check":
                 shot("check")
                 self.touch("check-ok")
                 self.wait_screen("face", "ended")
-            elif screen == "face":
-                self.wait("the face in the preview", lambda: self.app.manager.current != "face" or
-                          self.app.screen.camera.frames_shown > 8)  # fmt: skip
-                shot("face")
-                if self.app.manager.current == "face":
-                    self._next_try("face-try-again", "face")
             else:
                 break
         if self.current() == "ended":
@@ -230,6 +220,16 @@ class ScreenWalker:
         if screen == "receipt":
             self.touch("finish")
         return screen
+
+    def _camera_step(self, screen: str, shot: Callable[[str], None]) -> None:
+        """A camera screen: once its preview shows the person (a few frames), its screenshot;
+        then its end, touching "try again" where it is offered."""
+        frames = {"card": 3, "face": 8}[screen]
+        self.wait(f"the {screen} in the preview", lambda: self.app.manager.current != screen or
+                  self.app.screen.camera.frames_shown > frames)  # fmt: skip
+        shot(screen)
+        if self.current() == screen:
+            self._next_try(f"{screen}-try-again", screen)
 
     def _next_try(self, again: str, screen: str) -> None:
         """Wait for the camera step's end: another screen, or the same one offering another try."""

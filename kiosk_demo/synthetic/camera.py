@@ -44,7 +44,6 @@ class LivePerson:
         self._lock = threading.Lock()
         self._index = 0
         self.status = STREAMING
-        self.drawing_ms = 0.0
 
     @property
     def ended(self) -> bool:
@@ -56,7 +55,6 @@ class LivePerson:
                 self._moves = [(event.label, 0.0)] * self.REACTION + [(event.label, a) for a in self.CURVE]
 
     def read(self) -> Frame | None:
-        started = time.perf_counter()
         with self._lock:
             kind, amount = self._moves.pop(0) if self._moves else ("blink", 0.0)
         image = synthetic_faces.camera_noise(
@@ -66,7 +64,6 @@ class LivePerson:
             image = self._phone.show(image)
         frame = Frame(image, self._index, self._index * 1000 / FPS)
         self._index += 1
-        self.drawing_ms += (time.perf_counter() - started) * 1000
         return frame
 
     def close(self) -> None:

@@ -67,11 +67,11 @@ class TerminalRegistry:
 
     def serving(self, terminal_id: str) -> tuple[Terminal, ed25519.Ed25519PublicKey]:
         """The enrolled, active terminal and its public key; CentralError if it may not be served."""
-        terminal = self.store.terminal(terminal_id)
+        terminal, key = self.enrolled_key(terminal_id)
         if (refused := refusal(terminal_id, terminal)) is not None:
             raise refused
-        assert terminal is not None and terminal.public_key is not None
-        return terminal, self._keys.setdefault(terminal_id, ed25519_public(terminal.public_key))
+        assert terminal is not None and key is not None
+        return terminal, key
 
     # --- enrollment ----------------------------------------------------------------------------
 
