@@ -146,7 +146,7 @@ class KioskApp(App):
     def _countdown_panel(self) -> Panel:
         panel = Panel(size_hint=(0.6, 0.5), pos_hint={"center_x": 0.5, "center_y": 0.5}, padding=30)
         with panel.canvas.before:
-            Color(1, 1, 1, 0.97)
+            Color(1, 1, 1, 1)  # opaque: the screen under it must not show through
             backdrop = Rectangle()
         panel.bind(pos=lambda *_: setattr(backdrop, "pos", panel.pos),
                    size=lambda *_: setattr(backdrop, "size", panel.size))  # fmt: skip
