@@ -83,6 +83,16 @@ class Camera(_Strict):
     frame_timeout_s: float = Field(default=30.0, ge=2.0, le=300.0, description="no frame this long: unavailable")
 
 
+class Usb(_Strict):
+    """Where the agent's USB stick shows up (local: how this machine mounts removable disks)."""
+
+    mounts: list[str] = Field(
+        default=["/media/*/*", "/run/media/*/*", "/mnt/usb*"],
+        min_length=1,
+        description="globs of the directories a mounted stick appears as",
+    )
+
+
 class Display(_Strict):
     """The kiosk's screen (local hardware and the service point's choice: a central config update
     never sets it)."""
@@ -212,15 +222,28 @@ class Agents(_Strict):
     session_minutes: int = Field(default=30, ge=1, le=12 * 60)
 
 
+class Guardrails(_Strict):
+    """When the kiosk stops taking new applications rather than drift (queued ones still sync).
+    Central policy: signed, and set by config updates."""
+
+    max_days_unsynced: int = Field(default=7, ge=1, le=90, description="an application queued longer: stop")
+    blocklist_max_age_days: int = Field(default=14, ge=1, le=365, description="the blocklist in force older: stop")
+    model_max_age_days: int = Field(default=180, ge=7, le=730, description="the model in force older: stop")
+    max_clock_skew_s: int = Field(default=600, ge=30, le=86_400, description="off the central clock by more: stop")
+    min_free_disk_mb: int = Field(default=200, ge=20, le=100_000, description="less free on the data disk: stop")
+
+
 class KioskConfig(_Strict):
     schema_version: Literal[1] = 1
     terminal: Terminal
     central: Central
     camera: Camera = Camera()
     display: Display = Display()
+    usb: Usb = Usb()
     identity: Identity = Identity()
     liveness: Liveness = Liveness()
     catalogue: Catalogue
     risk: Risk = Risk()
     timeouts: StepTimeouts = StepTimeouts()
     agents: Agents = Agents()
+    guardrails: Guardrails = Guardrails()

@@ -22,6 +22,7 @@ from kiosk_config.schema import (
     Agents,
     Catalogue,
     Central,
+    Guardrails,
     Identity,
     KioskConfig,
     Liveness,
@@ -56,6 +57,7 @@ class ConfigOverlay(_Strict):
     risk: Risk | None = None
     timeouts: StepTimeouts | None = None
     agents: Agents | None = None
+    guardrails: Guardrails | None = None
 
     def apply_to(self, base: KioskConfig) -> KioskConfig:
         """`base` with this update's sections in place of its own; ContentError if that is invalid."""

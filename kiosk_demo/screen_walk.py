@@ -175,33 +175,41 @@ class ScreenWalker:
     # --- one applicant ------------------------------------------------------------------------------
 
     def walk(self, applicant: DemoApplicant, shots: Path | None = None, prefix: str = "", *,
-             stop_at: str | None = None) -> str:  # fmt: skip
+             stop_at: str | None = None, agent_pin: str | None = None) -> str:  # fmt: skip
         """One applicant from welcome to the end, touching what they would; a screenshot of each
         screen into `shots`. Returns the screen the walk ended on ("receipt" or "ended"), or
         `stop_at` once that screen is shown (a name as the screenshots have them: "card",
-        "form-phone", "confirm" ...), touching nothing more."""
+        "form-phone", "confirm" ...), touching nothing more. With `agent_pin`, a logged-in agent
+        starts it from the console, the applicant declines face checks, and the agent confirms
+        the person with that PIN (the no-face path)."""
         try:
-            return self._walk(applicant, self._shooter(shots, prefix, stop_at))
+            return self._walk(applicant, self._shooter(shots, prefix, stop_at), agent_pin)
         except _Reached as reached:
             return reached.name
 
-    def _walk(self, applicant: DemoApplicant, shot: Callable[[str], None]) -> str:
-        self.wait_screen("welcome")
-        shot("welcome")
-        self.touch("start")
+    def _walk(self, applicant: DemoApplicant, shot: Callable[[str], None], agent_pin: str | None = None) -> str:
+        first = "agent" if agent_pin else "welcome"
+        self.wait_screen(first)
+        shot(first)
+        self.touch("assist" if agent_pin else "start")
         self.wait_screen("consent")
         self.touch("id_data-agree")
-        self.touch("biometrics-agree")
+        self.touch("biometrics-disagree" if agent_pin else "biometrics-agree")
         shot("consent")
         self.touch("consent-next")
         while True:
-            screen = self.wait_screen("card", "check", "face", "form", "ended")
+            screen = self.wait_screen("card", "check", "face", "agentcheck", "form", "ended")
             if screen in ("card", "face"):
                 self._camera_step(screen, shot)
             elif screen == "check":
                 shot("check")
                 self.touch("check-ok")
-                self.wait_screen("face", "ended")
+                self.wait_screen("face", "agentcheck", "ended")
+            elif screen == "agentcheck" and agent_pin:
+                self.type_keys(agent_pin)
+                shot("agentcheck")
+                self.touch("agentcheck-confirm")
+                self.wait_screen("form", "ended")
             else:
                 break
         if self.current() == "ended":
@@ -250,8 +258,7 @@ class ScreenWalker:
         self.touch(f"purpose-{form.purpose}")
         shot("form-purpose")
         self.touch("form-next")
-        for digit in form.phone:
-            self.touch(f"key-{digit}")
+        self.type_keys(form.phone)
         shot("form-phone")
         self.touch("form-next")
         from terminal_app.core.form_choices import ABOUT_YOU
@@ -264,6 +271,11 @@ class ScreenWalker:
             if i % 3 == 2:
                 shot(f"form-about-{i // 3 + 1}")
                 self.touch("form-next")
+
+    def type_keys(self, digits: str) -> None:
+        """Digits on the keypad shown."""
+        for digit in digits:
+            self.touch(f"key-{digit}")
 
     def _widgets_tagged(self, prefix: str) -> list[Widget]:
         return self.on_ui(lambda: [w for w in self._widgets() if str(getattr(w, "tag", "")).startswith(prefix)])

@@ -444,13 +444,23 @@ def audit_verify(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """What the terminal holds: drafts, submitted applications, agents, audit records."""
+    """The terminal's health (each part: ok / attention / stop, and what to do) and what it holds:
+    drafts, queued applications, agents, audit records, updates. Exits 1 while a guardrail stops
+    new applications."""
     data = _start(ctx).status()
     if as_json:
         _print_json(data)
     else:
+        health = data.pop("health")
+        click.echo(f"health: {health['state']}")
+        for name, check in health["checks"].items():
+            line = f"  {name:<10} {check['state']:<9} {check['what']}"
+            click.echo(line if check["state"] == "ok" else f"{line} -> {check['do']}")
         for key, value in data.items():
             click.echo(f"{key}: {value}")
+        data["health"] = health
+    if data["health"]["state"] == "stop":
+        sys.exit(1)
 
 
 # --- demo -----------------------------------------------------------------------------------
@@ -503,8 +513,8 @@ def bundle() -> None:
 @click.pass_context
 def bundle_export(ctx: click.Context, path: Path) -> None:
     """Write every queued envelope to PATH, signed by this terminal (they stay queued until receipted)."""
-    count = _start(ctx).export_bundle(path)
-    _print_json({"path": str(path), "envelopes": count})
+    exported = _start(ctx).export_bundle(path)
+    _print_json({"path": str(path), "envelopes": exported.envelopes, "sha256": exported.sha256})
 
 
 @bundle.command("receipts")

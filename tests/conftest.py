@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 class StepClock:
     """A clock the test moves by hand, so timeouts are exercised without sleeping."""
 
-    def __init__(self, start: float = 1_000_000.0):
+    def __init__(self, start: float = 1_800_000_000.0):  # 2027-01-15, after the release (a guardrail)
         self.now = start
 
     def __call__(self) -> float:

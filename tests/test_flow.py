@@ -13,6 +13,7 @@ from terminal_app.core.agents import Agent, Role, hash_pin
 from terminal_app.core.decision import Outcome
 from terminal_app.core.flow import EndReason, FlowEnded, Step, StepRejected, WrongStep
 from terminal_app.core.kiosk import Kiosk
+from terminal_app.core.reasons import Reason
 from terminal_app.core.steps import (
     Assets,
     ConsentRecord,
@@ -290,6 +291,70 @@ def test_typed_card_data_needs_a_logged_in_agent(kiosk, clock):
     assisted.give_consent(CONSENT)
     assisted.submit_id(typed)
     assert assisted.step is Step.LIVENESS
+
+
+NO_FACE = dataclasses.replace(CONSENT, biometrics=False)
+
+
+def test_declining_face_checks_without_an_agent_ends_the_session_and_names_the_other_way(kiosk, clock):
+    flow = new_flow(kiosk, clock)
+    with pytest.raises(StepRejected) as rejected:
+        flow.give_consent(NO_FACE)
+    assert rejected.value.reason == Reason("consent_refused", missing="biometrics")
+    assert flow.step is Step.ABANDONED and flow.end_reason is EndReason.CONSENT_REFUSED
+
+
+def test_the_no_face_path_an_agent_completes_is_referred_to_a_person_whatever_the_scores(kiosk, clock, central):
+    kiosk.agents.replace_roster([Agent("A-7", Role.AGENT, "422801", hash_pin("135790"))])
+    agent = kiosk.agents.login("A-7", "135790")
+    flow = new_flow(kiosk, clock, agent)
+    flow.give_consent(NO_FACE)
+    flow.submit_id(CARD)
+    assert flow.step is Step.LIVENESS and flow.state().face_declined
+    for refused in (lambda: flow.begin(Step.LIVENESS), lambda: flow.submit_liveness(LIVE)):
+        with pytest.raises(StepRejected) as rejected:  # no face is ever processed for this applicant
+            refused()
+        assert rejected.value.code == "face_declined"
+    flow.confirm_identity_by_agent()
+    flow.submit_form(FORM)
+    request = flow.scoring_request()
+    assert request.liveness.face_match_score is None and request.agent_assisted
+    decision = flow.submit_scores(GOOD)  # would be an approval with a face check
+    assert decision.outcome is Outcome.REFER and decision.reasons[0].code == "identity_by_agent"
+    assert flow.step is Step.RECEIPT and flow.draft.offer is None
+    opened = central.open_outbox(kiosk)[flow.application_id]
+    assert opened["identity_check"] == {"by": "agent", "agent_id": "A-7", "confirmed_at": clock()}
+    assert opened["consent"]["biometrics"] is False and "liveness" not in opened
+    events = [(r["event"], r["actor"]) for r in kiosk.audit.records()]
+    assert ("identity_confirmed_by_agent", "agent:A-7") in events
+
+
+def test_the_agent_signs_the_no_face_path_with_their_pin_counted_as_a_login_try(kiosk, clock):
+    from terminal_app.core.session import ApplicantSession, EngineResult
+
+    kiosk.agents.replace_roster([Agent("A-7", Role.AGENT, "422801", hash_pin("135790"))])
+    agent = kiosk.agents.login("A-7", "135790")
+    session = ApplicantSession(kiosk, None, None, agent=agent)
+    session.flow = new_flow(kiosk, clock, agent)
+    assert session.give_consent(NO_FACE) and session.take_card(EngineResult(CARD))
+    assert not session.confirm_by_agent("999999")
+    assert session.flow.state().error.key == "wrong_credentials_left" and session.flow.step is Step.LIVENESS
+    session.agent = dataclasses.replace(agent, expires_at=clock())  # the agent's login ran out meanwhile
+    assert not session.confirm_by_agent("135790")
+    assert session.flow.state().error.code == "agent_session_ended"
+    session.agent = agent
+    assert session.confirm_by_agent("135790") and session.flow.step is Step.FORM
+    assert [r["event"] for r in kiosk.audit.records()].count("agent_signed") == 1
+
+
+def test_an_agent_cannot_stand_in_for_a_face_check_the_applicant_agreed_to(kiosk, clock):
+    kiosk.agents.replace_roster([Agent("A-7", Role.AGENT, "422801", hash_pin("135790"))])
+    flow = new_flow(kiosk, clock, kiosk.agents.login("A-7", "135790"))
+    flow.give_consent(CONSENT)
+    flow.submit_id(CARD)
+    with pytest.raises(StepRejected) as rejected:
+        flow.confirm_identity_by_agent()
+    assert rejected.value.code == "agent_check_not_allowed" and flow.step is Step.LIVENESS
 
 
 def test_failed_liveness_and_face_mismatch_are_refused(kiosk, clock):

@@ -222,8 +222,9 @@ def test_a_storm_of_random_touches_never_crashes_skips_consent_or_submits(ui_run
     screens = ui_run["storm_screens"]
     assert "consent" in screens and ui_run["storm_alive"] in ("welcome", "ended")  # it went places, and lives
     assert ui_run["storm_queued"] == 0 and ui_run["drafts_at_end"] == 0
+    assert "agent" not in screens  # the agent's login may be opened; the console only with a PIN
     for i, name in enumerate(screens):  # no screen past consent without the consent screen before it
-        if name not in ("welcome", "consent", "ended"):
+        if name not in ("welcome", "consent", "ended", "agent_login"):
             before = screens[:i]
             last_welcome = max((j for j, n in enumerate(before) if n == "welcome"), default=-1)
             assert "consent" in before[last_welcome + 1 :], screens

@@ -22,6 +22,7 @@ from kiosk_demo.synthetic.photo import CardHolder
 from kiosk_demo.synthetic.spoofs import PhoneScreen
 from terminal_app.capture.sources import CAMERA_LOST, STREAMING, Frame, FrameListSource, FrameSource
 from terminal_app.core.events import Instruction, Progress
+from terminal_app.core.health import CameraState
 from terminal_app.core.kiosk import Kiosk
 from terminal_app.core.reasons import Reason
 
@@ -170,6 +171,9 @@ class SyntheticCamera:
     def unplug(self) -> None:
         self.unplugged = True
 
+    def camera_state(self) -> CameraState:
+        return CameraState(found=not self.unplugged)
+
     def plug_in(self) -> None:
         self.unplugged = False
 
@@ -216,6 +220,9 @@ class RecordedCamera:
 
     def hear(self, event: object) -> None:
         pass
+
+    def camera_state(self) -> CameraState:
+        return CameraState(found=True)
 
     def close(self) -> None:
         pass

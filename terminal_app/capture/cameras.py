@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from terminal_app.capture.sources import Frame, FrameSource, LiveFeed
 from terminal_app.core.engines import EngineRun, IdCaptureEngine
 from terminal_app.core.events import CameraFrame
+from terminal_app.core.health import CameraState
 from terminal_app.core.reasons import Reason
 from terminal_app.core.steps import IdCardFields
 
@@ -48,6 +49,10 @@ class StepCameras(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def camera_state(self) -> CameraState:
+        """For the terminal's health: whether the camera is there now."""
+        ...
 
 
 class Lent:
@@ -91,6 +96,10 @@ class TerminalCamera:
 
     def close(self) -> None:
         self._source.close()
+
+    def camera_state(self) -> CameraState:
+        """For the terminal's health: whether the camera is there now."""
+        return CameraState(found=self._source.status.code not in ("camera_missing", "camera_lost"))
 
 
 class CardTries:

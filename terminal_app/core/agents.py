@@ -138,7 +138,22 @@ class AgentDirectory:
         ).fetchone()
         return (row[0], row[1]) if row else (0, 0.0)
 
-    def login(self, agent_id: str, pin: str) -> AgentSession:
+    def id_for_number(self, number: str) -> str:
+        """The roster's agent id that an agent number typed on a keypad stands for (the id's
+        digits: "0001" for "A-0001"), when exactly one has them; else `number` as typed, which
+        then fails as any unknown id does."""
+        matches = [a.agent_id for a in self.roster() if number and re.sub(r"\D", "", a.agent_id) == number]
+        return matches[0] if len(matches) == 1 else number
+
+    def sign(self, session: AgentSession, pin: str) -> None:
+        """The logged-in agent signs an act with their PIN (the no-face path), checked as a login
+        is: the try counted, a lock after too many. LoginError if wrong, locked, or the agent's
+        session has ended."""
+        if self._clock() >= session.expires_at:
+            raise LoginError(Reason("agent_session_ended"))
+        self.login(session.agent_id, pin, event="agent_signed")
+
+    def login(self, agent_id: str, pin: str, *, event: str = "login") -> AgentSession:
         """Check the PIN offline. Raises LoginError with a reason a person can act on.
 
         The try is counted as a failure, in one write transaction, before the PIN is checked, and
@@ -164,7 +179,7 @@ class AgentDirectory:
         if agent is not None and good:
             with self._vault.transaction() as db:
                 db.execute("DELETE FROM agent_failures WHERE agent_id = ?", [actor])
-                self._audit.append("login" if agent.active else "login_refused_inactive", actor=actor,
+                self._audit.append(event if agent.active else "login_refused_inactive", actor=actor,
                                    **({"role": str(agent.role)} if agent.active else {}))  # fmt: skip
             if not agent.active:
                 raise LoginError(Reason("inactive"))
@@ -191,9 +206,16 @@ class AgentDirectory:
         )
 
 
+def agent_actor(session: AgentSession) -> str:
+    """How a logged-in agent is named in the audit log."""
+    return f"agent:{session.agent_id}"
+
+
 def _actor(agent_id: str, key: bytes) -> str:
     """How an agent id is logged and keyed: as given when it looks like an agent id, else as a
     keyed digest (someone may type an ID number or a name into the agent id field)."""
     if re.fullmatch(r"[A-Za-z0-9-]{1,32}", agent_id) and not re.search(r"\d{11,}", agent_id):
         return f"agent:{agent_id}"
-    return "agent:unlisted-" + hmac.new(key, agent_id.encode(), hashlib.sha256).hexdigest()[:16]
+    digest = hmac.new(key, agent_id.encode(), hashlib.sha256).digest()[:8]
+    # in letters a-p, one a half-byte: hex could hold a run of 11 digits, which the audit log refuses
+    return "agent:unlisted-" + "".join(chr(97 + (b >> 4)) + chr(97 + (b & 15)) for b in digest)

@@ -90,9 +90,15 @@ class AuditLog:
 
     def verify(self) -> list[AuditProblem]:
         """Every edit, insertion, deletion or truncation found; empty when the chain is intact."""
+        return self.verify_from(None)[0]
+
+    def verify_from(self, checked: tuple[int, str] | None) -> tuple[list[AuditProblem], tuple[int, str] | None]:
+        """The chain's problems after `checked` (the last seq and mac a previous check found sound;
+        None: from the start) and the head; with the new last sound point. A health check calls
+        it often and so reads only what was appended since (the start checks the whole chain)."""
         problems: list[AuditProblem] = []
-        prev, expected_seq = GENESIS, 1
-        for row in self.records():
+        prev, expected_seq = (GENESIS, 1) if checked is None else (checked[1], checked[0] + 1)
+        for row in self._vault.db["audit"].rows_where("seq >= ?", [expected_seq], order_by="seq"):
             if row["seq"] != expected_seq:
                 problems.append(AuditProblem(row["seq"], f"records {expected_seq}..{row['seq'] - 1} are missing"))
             if row["prev"] != prev:
@@ -111,4 +117,8 @@ class AuditLog:
                 problems.append(AuditProblem(None, "the head record was changed"))
             if head[0] != last_seq or head[1] != prev:
                 problems.append(AuditProblem(head[0], f"the log ends at {last_seq} but was written up to {head[0]}"))
-        return problems
+        return problems, (None if problems or not last_seq else (last_seq, prev))
+
+    def latest_time(self) -> float | None:
+        """The newest record's time (a clock set back shows as records from the future)."""
+        return self._vault.db.execute("SELECT MAX(ts) FROM audit").fetchone()[0]

@@ -22,6 +22,7 @@ FRAUD_ELEVATED = Reason("fraud_elevated")
 CREDIT_LOW = Reason("credit_low")
 CREDIT_BORDERLINE = Reason("credit_borderline")
 NO_BAND = Reason("no_band")
+IDENTITY_BY_AGENT = Reason("identity_by_agent")
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,11 @@ def decide_with_offer(
     if offer is None:
         return Decision(Outcome.REFER, (NO_BAND,)), None
     return decision, offer
+
+
+def for_review(decision: Decision, reason: Reason) -> Decision:
+    """An application a person must review whatever its scores (the no-face path): a decline
+    stays a decline, anything else is referred with `reason` first."""
+    if decision.outcome is Outcome.DECLINE:
+        return decision
+    return Decision(Outcome.REFER, (reason, *decision.reasons[:2]))

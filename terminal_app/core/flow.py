@@ -24,10 +24,10 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from kiosk_config.schema import KioskConfig
-from terminal_app.core.agents import AgentSession
+from terminal_app.core.agents import AgentSession, agent_actor
 from terminal_app.core.audit import AuditLog
 from terminal_app.core.core_thread import CoreThread
-from terminal_app.core.decision import Decision, Outcome, decide_with_offer
+from terminal_app.core.decision import IDENTITY_BY_AGENT, Decision, Outcome, decide_with_offer, for_review
 from terminal_app.core.events import DraftWiped, Listener, StepChanged, TimedOut
 from terminal_app.core.form import FormProblem, check_form
 from terminal_app.core.id_number import IdNumberCheck, printed_field_mismatches, validate_id_number
@@ -99,6 +99,15 @@ def _jsonable(value: object) -> object:
     return value
 
 
+@dataclass(frozen=True)
+class AgentCheck:
+    """The no-face path: the assisting agent looked at the person and the card and signed with
+    their PIN, instead of the face check the applicant declined."""
+
+    agent_id: str
+    confirmed_at: float  # wall-clock time
+
+
 @dataclass
 class Draft:
     """Everything the application holds so far. Lives in memory and, encrypted, in the vault."""
@@ -111,6 +120,7 @@ class Draft:
     scores: ScoreResult | None = None
     decision: Decision | None = None
     offer: Offer | None = None
+    agent_check: AgentCheck | None = None  # the no-face path: an agent confirmed the person
     id_attempts: int = 0
     liveness_attempts: int = 0
     amount_edits: int = 0
@@ -129,6 +139,8 @@ class Draft:
             out["region"] = self.id_check.as_json()["region"]
         if self.liveness:
             out["liveness"] = {k: _jsonable(v) for k, v in asdict(self.liveness).items()}
+        if self.agent_check:
+            out["identity_check"] = {"by": "agent", **asdict(self.agent_check)}
         if self.form:
             out["form"] = self.form.as_json()
         if self.scores:
@@ -163,6 +175,7 @@ class FlowState:
     offer: Offer | None = None
     attempts_left: int | None = None
     idle_seconds_left: float | None = None  # before an idle applicant's session is wiped (None: not watched)
+    face_declined: bool = False  # the identity step is the agent's check, not the face check
     extra: dict = field(default_factory=dict)
 
 
@@ -310,12 +323,23 @@ class ApplicationFlow:
             self._abandon(EndReason.CANCELLED)
 
     def begin(self, step: Step) -> None:
-        """A step's work starts (a camera step's engine): refused unless the flow is at `step`."""
+        """A step's work starts (a camera step's engine): refused unless the flow is at `step`, and
+        the face check refused outright to an applicant who declined it."""
         self._expect(step)
+        if step is Step.LIVENESS and self.face_declined:
+            raise self._reject(Reason("face_declined"))
+
+    @property
+    def face_declined(self) -> bool:
+        return self.draft.consent is not None and not self.draft.consent.biometrics
 
     def give_consent(self, consent: ConsentRecord) -> None:
+        """Both consents, or (with an agent assisting) the ID data alone: the agent then confirms
+        the person instead of the face check, and the application goes to a person's review.
+        Without the ID data, or declining face checks with no agent, the session ends."""
         self._expect(Step.CONSENT)
-        if not (consent.id_data and consent.biometrics):
+        no_face_path = consent.id_data and not consent.biometrics and self._agent is not None
+        if not (consent.id_data and (consent.biometrics or no_face_path)):
             missing = "biometrics" if consent.id_data else "id_data"
             self.draft.consent = None
             raise self._reject(
@@ -323,7 +347,9 @@ class ApplicationFlow:
                 end=EndReason.CONSENT_REFUSED,
             )
         self.draft.consent = consent
-        self._audit.append("consent", session=self.session_id, text_version=consent.text_version)
+        self._audit.append(
+            "consent", session=self.session_id, text_version=consent.text_version, biometrics=consent.biometrics
+        )
         self._enter(Step.ID_CAPTURE)
 
     def submit_id(self, card: IdCardFields) -> IdNumberCheck:
@@ -377,8 +403,20 @@ class ApplicationFlow:
         self._abandon(EndReason.DEVICE_UNAVAILABLE)
         self.last_error = reason
 
+    def confirm_identity_by_agent(self) -> None:
+        """The no-face path's identity step: the assisting agent confirmed the person against the
+        card and signed with their PIN (checked by the caller, `ApplicantSession.confirm_by_agent`)."""
+        self._expect(Step.LIVENESS)
+        if self._agent is None or not self.face_declined:
+            raise self._reject(Reason("agent_check_not_allowed"))
+        self.draft.agent_check = AgentCheck(self._agent.agent_id, self._wall())
+        self._audit.append("identity_confirmed_by_agent", actor=agent_actor(self._agent), session=self.session_id)
+        self._enter(Step.FORM)
+
     def submit_liveness(self, result: LivenessResult) -> None:
         self._expect(Step.LIVENESS)
+        if self.face_declined:
+            raise self._reject(Reason("face_declined"))
         self.draft.liveness_attempts += 1
         if not (result.passed and result.face_match_passed):
             used_up = self.draft.liveness_attempts >= self.config.identity.max_liveness_attempts
@@ -406,17 +444,22 @@ class ApplicationFlow:
         """What the scorer reads about this application (at the SCORING step)."""
         self._expect(Step.SCORING)
         card, liveness, form = self.draft.card, self.draft.liveness, self.draft.form
-        assert card is not None and liveness is not None and form is not None  # the steps before SCORING
+        assert card is not None and form is not None and (liveness or self.draft.agent_check)  # the steps before
+        signals = (
+            LivenessSignals(
+                spoof_score=liveness.spoof_score,
+                face_match_score=liveness.face_match_score,
+                attempts=self.draft.liveness_attempts,
+            )
+            if liveness is not None
+            else LivenessSignals(spoof_score=0.0, face_match_score=None, attempts=1)  # an agent saw the person
+        )
         return ScoringRequest(
             id_number=card.id_number,
             id_source=card.source,
             id_attempts=self.draft.id_attempts,
             form=form,
-            liveness=LivenessSignals(
-                spoof_score=liveness.spoof_score,
-                face_match_score=liveness.face_match_score,
-                attempts=self.draft.liveness_attempts,
-            ),
+            liveness=signals,
             agent_assisted=self._agent is not None,
             amount_edits=self.draft.amount_edits,
             # the date the ID number was checked against, the hour of the wall clock
@@ -432,6 +475,8 @@ class ApplicationFlow:
         form = self.draft.form
         assert form is not None  # the flow reached SCORING through FORM
         decision, offer = decide_with_offer(scores, self.config.risk, self.config.catalogue, form)
+        if self.draft.agent_check is not None:  # no face check: a person reviews it, whatever the scores
+            decision, offer = for_review(decision, IDENTITY_BY_AGENT), None
         self.draft.scores, self.draft.decision, self.draft.offer = scores, decision, offer
         self._audit.append("decision", session=self.session_id, outcome=str(decision.outcome))
         if offer is None:
@@ -513,6 +558,7 @@ class ApplicationFlow:
             decision=self.draft.decision,
             offer=self.draft.offer,
             attempts_left=attempts_left,
+            face_declined=self.face_declined,
         )
 
 

@@ -8,6 +8,7 @@ dedicated one (`start_on_core_thread`)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -21,19 +22,38 @@ from kiosk_config.updates import ConfigOverlay, Roster
 from ondevice_models.runtime import ModelBundle
 from sync.bundle import read_receipts, write_outbox_bundle
 from sync.keys import ed25519_public, load_or_create_signing_key, x25519_public
-from terminal_app.core.agents import Agent, AgentDirectory, AgentSession, Role
+from terminal_app.core.agents import Agent, AgentDirectory, AgentSession, Role, agent_actor
 from terminal_app.core.audit import AuditLog
 from terminal_app.core.blocklist import Blocklist
 from terminal_app.core.core_thread import CoreThread
 from terminal_app.core.decision import Decision, decide_with_offer
 from terminal_app.core.engines import IdCaptureEngine, LivenessEngine
 from terminal_app.core.flow import ApplicationFlow, wipe_abandoned_drafts
+from terminal_app.core.health import (
+    CameraState,
+    GuardrailStop,
+    Health,
+    Readings,
+    assess,
+    free_bytes,
+    probe_camera,
+    vault_bytes,
+)
 from terminal_app.core.offer import Offer
 from terminal_app.core.outbox import Outbox, Sealer
+from terminal_app.core.queue_view import (
+    RELEASE_REASONS,
+    ExportedBundle,
+    QueueRow,
+    application_queue,
+    bundle_name,
+    receipts_files,
+    usb_sticks,
+)
 from terminal_app.core.reasons import Reason
 from terminal_app.core.scoring import OnDeviceScorer, ScoringRefused, parse_request
 from terminal_app.core.steps import ScoreResult
-from terminal_app.core.sync_client import SyncClient, enroll
+from terminal_app.core.sync_client import SyncClient, SyncReport, enroll
 from terminal_app.core.updates import Handler, UpdateStore
 from terminal_app.core.vault import Vault
 from terminal_app.core.velocity import VelocityLog
@@ -48,6 +68,7 @@ if TYPE_CHECKING:  # the engines load their models when first used, not when a c
 DATA_DIR_ENV = "KIOSK_DATA_DIR"
 CONFIG_ENV = "KIOSK_CONFIG"
 SYNC_LOCK_FILE = "sync.lock"
+UPDATE_KINDS = ("config", "roster", "blocklist", "model")  # loaded in this order: config may rotate central keys
 SIGNING_KEY_FILE = "terminal_key.pem"  # the terminal's Ed25519 identity, made on first start
 
 
@@ -81,6 +102,10 @@ class Kiosk:
     blocklist: Blocklist = field(default_factory=Blocklist)
     model: ModelBundle = field(init=False)  # the signed bundle in force, else the embedded one
     scorer: OnDeviceScorer = field(init=False)
+    clock: Callable[[], float] = time.time
+    config_path: Path | None = None  # the file it was started from (None: the embedded defaults)
+    in_force: dict[str, int] = field(default_factory=dict)  # each kind of update's version in force here
+    _audit_sound: tuple[int, str] | None = field(default=None, repr=False)  # the chain checked this far
 
     @classmethod
     def start(
@@ -96,7 +121,8 @@ class Kiosk:
         applications (`runs_sessions`), wipe drafts left by a crash. A sync loop, `status` or a
         USB export opens the same vault with `runs_sessions=False`: a draft there may be an
         applicant's session under way in the kiosk app."""
-        config = load_config(config_path or os.environ.get(CONFIG_ENV) or None)
+        config_path = config_path or os.environ.get(CONFIG_ENV) or None
+        config = load_config(config_path)
         vault = Vault(data_dir or default_data_dir(), clock=clock)
         audit = AuditLog(vault, clock=clock)
         signing_key = load_or_create_signing_key(vault.data_dir / SIGNING_KEY_FILE)
@@ -105,7 +131,8 @@ class Kiosk:
         adopted = outbox.adopt_legacy_applications()
         wiped = wipe_abandoned_drafts(vault, audit) if runs_sessions else 0
         agents = AgentDirectory(vault, config.agents, audit, clock=clock)
-        kiosk = cls(config, vault, audit, agents, outbox, wiped, local_config=config)
+        kiosk = cls(config, vault, audit, agents, outbox, wiped, local_config=config, clock=clock,
+                    config_path=Path(config_path) if config_path else None)  # fmt: skip
         kiosk.scorer = OnDeviceScorer(
             lambda: kiosk.config, lambda: kiosk.model, lambda: kiosk.blocklist, VelocityLog(vault, clock=clock)
         )
@@ -118,10 +145,8 @@ class Kiosk:
             trusted_keys=kiosk.central_keys,
             clock=clock,
         )
-        for kind in ("config", "roster", "blocklist"):  # config first: it may rotate central keys
-            kiosk.updates.load(kind)
-        if kiosk.updates.load("model") is None:  # loaded only if no signed bundle is in force
-            kiosk.model = ModelBundle.embedded()
+        kiosk.model = None  # type: ignore[assignment]  # the embedded one is loaded only if no bundle is in force
+        kiosk.refresh_updates()
         audit.append("kiosk_started", terminal=config.terminal.id, drafts_wiped=wiped, legacy_adopted=adopted)
         return kiosk
 
@@ -170,7 +195,27 @@ class Kiosk:
 
     def apply_update(self, raw: bytes, source: str) -> dict:
         """Verify and apply one downstream update (from a sync or a USB stick)."""
-        return self.updates.apply(raw, source=source)
+        outcome = self.updates.apply(raw, source=source)
+        self._note_in_force()
+        return outcome
+
+    def refresh_updates(self) -> list[str]:
+        """Put in force the updates another process applied to this vault since (the sync
+        service, "sync now"): each kind whose version changed is loaded again. Returns those kinds."""
+        changed = []
+        for kind in UPDATE_KINDS:
+            version = self.updates.installed(kind).version
+            if kind in self.in_force and self.in_force[kind] == version:
+                continue
+            content = self.updates.load(kind)
+            if kind == "model" and content is None and self.model is None:
+                self.model = ModelBundle.embedded()
+            changed.append(kind)
+        self._note_in_force()
+        return changed
+
+    def _note_in_force(self) -> None:
+        self.in_force = {kind: self.updates.installed(kind).version for kind in UPDATE_KINDS}
 
     def new_application(self, agent: AgentSession | None = None, **clocks) -> ApplicationFlow:
         return ApplicationFlow(self.config, self.vault, self.audit, self.outbox, agent=agent, core=self.core, **clocks)
@@ -222,10 +267,39 @@ class Kiosk:
     def new_session(
         self, capture: IdCaptureEngine, liveness: LivenessEngine, *, agent: AgentSession | None = None
     ) -> ApplicantSession:
-        """One applicant's session over these engines (on the core thread)."""
+        """One applicant's session over these engines (on the core thread). Raises GuardrailStop
+        while a guardrail stops the terminal (`health`)."""
         from terminal_app.core.session import ApplicantSession
 
+        stops = self.health().stops
+        if stops:
+            self.audit.append("application_refused_stopped", checks=",".join(c.name for c in stops))
+            raise GuardrailStop(stops[0].reason)
         return ApplicantSession(self, capture, liveness, agent=agent)
+
+    # --- health and guardrails ----------------------------------------------------------------
+
+    def health(self, camera: CameraState | None = None) -> Health:
+        """Every part of the terminal checked against `[guardrails]` (core/health.py). `camera`: the
+        kiosk app's own view of its camera; without it the configured device is probed."""
+        problems, self._audit_sound = self.audit.verify_from(self._audit_sound)
+        readings = Readings(
+            now=self.clock(),
+            guardrails=self.config.guardrails,
+            oldest_queued_at=self.outbox.oldest_queued_at(),
+            held=self.vault.db["held"].count,
+            last_success_at=self.outbox.last_success_at(),
+            central_skew=self.outbox.central_skew(),
+            latest_audit_at=self.audit.latest_time(),
+            audit_problems=len(problems),
+            updates=self.updates.status(),
+            model_version=self.model.model_version,
+            agents=sum(a.active for a in self.agents.roster()),
+            free_bytes=free_bytes(self.vault.data_dir),
+            vault_bytes=vault_bytes(self.vault.data_dir),
+            camera=camera or probe_camera(self.config.camera.device),
+        )
+        return assess(readings)
 
     # --- scoring ------------------------------------------------------------------------------
 
@@ -248,8 +322,9 @@ class Kiosk:
             return flow.submit_unscored(str(refused))
         return flow.submit_scores(result)
 
-    def status(self) -> dict:
+    def status(self, *, language: str = "zh") -> dict:
         return {
+            "health": self.health().as_json(language),
             "terminal_id": self.config.terminal.id,
             "county": self.config.terminal.county,
             "schema_version": self.vault.schema_version,
@@ -276,6 +351,19 @@ class Kiosk:
             **options,
         )
 
+    def sync_beside(self, server: str | None = None) -> SyncReport:
+        """One sync pass for the kiosk app's "sync now", from any thread but this kiosk's core:
+        on a kiosk of its own (its own vault connection and core thread, as the sync service
+        runs), so the network never holds up the screens. Then the updates it applied are put in
+        force here (`refresh_updates`, on this kiosk's core)."""
+        beside = Kiosk.start_on_core_thread(self.config_path, self.vault.data_dir, runs_sessions=False)
+        try:
+            report = beside.core.call(lambda: beside.sync_client(server).sync_once())
+        finally:
+            beside.close()
+        self.core.call(self.refresh_updates)
+        return report
+
     def enroll(self, code: str, server: str | None = None) -> dict:
         """Register this terminal's key with the central service, using a one-time code."""
         url = server or str(self.config.central.url)
@@ -284,22 +372,62 @@ class Kiosk:
         self.audit.append("enrolled", terminal=self.config.terminal.id)
         return answer
 
-    def export_bundle(self, path: Path) -> int:
-        """Write every queued envelope to a signed bundle file (for a USB stick). The envelopes stay
-        queued until their receipts come back, by file or over the network."""
+    def export_bundle(self, path: Path, *, actor: str = "kiosk") -> ExportedBundle:
+        """Write every queued envelope to a signed bundle file (for a USB stick): written under a
+        temporary name and renamed, so a stick pulled half-way leaves no bundle that looks whole.
+        The envelopes stay queued until their receipts come back, by file or over the network."""
         queued = self.outbox.all_queued()
         write_outbox_bundle(path, self.config.terminal.id, [q.wire for q in queued], self.outbox.signing_key)
-        self.audit.append("bundle_exported", envelopes=len(queued))
-        return len(queued)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.audit.append("bundle_exported", actor=actor, envelopes=len(queued), sha256=digest[:16])
+        return ExportedBundle(path, len(queued), digest)
 
-    def import_receipts(self, path: Path) -> dict:
+    def usb_sticks(self) -> list[Path]:
+        """The mounted USB sticks (`[usb] mounts`) this kiosk can write to."""
+        return usb_sticks(self.config.usb.mounts)
+
+    def export_to_stick(self, stick: Path, agent: AgentSession) -> ExportedBundle:
+        """`export_bundle` onto a mounted stick, by the agent, under a name that says whose and when."""
+        return self.export_bundle(stick / bundle_name(self.config.terminal.id, self.clock()), actor=agent_actor(agent))
+
+    def receipts_on_sticks(self) -> list[Path]:
+        """This terminal's receipts files on the mounted sticks, newest first."""
+        return receipts_files(self.usb_sticks(), self.config.terminal.id)
+
+    def agent_login(self, number: str, pin: str) -> AgentSession:
+        """An agent logs in on the kiosk's keypad with their agent number (its digits) and PIN."""
+        return self.agents.login(self.agents.id_for_number(number), pin)
+
+    def agent_did(self, agent: AgentSession, event: str) -> None:
+        """An agent's action the other commands do not log themselves (logout, sync now, an
+        assisted application started), in the audit log under the agent's name."""
+        self.audit.append(event, actor=agent_actor(agent))
+
+    def todays_applications(self, *, since: float | None = None) -> list[QueueRow]:
+        """The applications submitted here since local midnight (or `since`), newest first: number,
+        time, decision, and where the envelope is (queued, delivered, held). No personal data: the
+        terminal cannot open its own envelopes; this is read from the audit log."""
+        if since is None:
+            now = datetime.fromtimestamp(self.clock())
+            since = datetime.combine(now.date(), datetime.min.time()).timestamp()
+        return application_queue(self.vault, since)
+
+    def release_held(self, agent: AgentSession, reason: str) -> int:
+        """Put held envelopes back in the queue, for the agent's `reason` (one of RELEASE_REASONS)."""
+        if reason not in RELEASE_REASONS:
+            raise ValueError(f"a release reason is one of {', '.join(RELEASE_REASONS)}")
+        count = self.outbox.release_held()
+        self.audit.append("held_released", actor=agent_actor(agent), envelopes=count, reason=reason)
+        return count
+
+    def import_receipts(self, path: Path, *, actor: str = "kiosk") -> dict:
         """Apply a receipts file brought back from the central service: each receipt must match a
         queued envelope's bytes and verify under a central key before that envelope is deleted."""
         queued = {q.envelope_id: q for q in self.outbox.all_queued()}
         receipts = read_receipts(path)
         matched = [(queued[r.envelope_id], r) for r in receipts if r.envelope_id in queued]
         rejected = self.outbox.acknowledge(matched, self.central_keys())
-        self.audit.append("receipts_imported", matched=len(matched), rejected=len(rejected))
+        self.audit.append("receipts_imported", actor=actor, matched=len(matched), rejected=len(rejected))
         return {
             "receipts": len(receipts),
             "acknowledged": len(matched) - len(rejected),

@@ -168,10 +168,16 @@ class Outbox:
 
     # --- state ------------------------------------------------------------------------
 
-    def record_attempt(self, error: WireError | None = None) -> int:
-        """Note a sync attempt's outcome; returns the count of consecutive failures (for back-off)."""
+    def record_attempt(self, error: WireError | None = None, *, central_skew_s: float | None = None) -> int:
+        """Note a sync attempt's outcome (and the central clock minus ours, if the service answered);
+        returns the count of consecutive failures (for back-off)."""
         now = self._clock()
         with self._vault.transaction() as db:
+            if central_skew_s is not None:
+                db.execute(
+                    "UPDATE sync_state SET central_skew_s = ?, central_skew_at = ? WHERE id = 1",
+                    [round(central_skew_s, 1), now],
+                )
             if error is None:
                 db.execute(
                     "UPDATE sync_state SET last_attempt_at = ?, last_success_at = ?, failures = 0 WHERE id = 1",
@@ -227,7 +233,20 @@ class Outbox:
             },
             "consecutive_failures": state["failures"],
             "enrolled_url": state["enrolled_url"],
+            "central_skew_s": state["central_skew_s"],
+            "central_skew_at": iso_utc(state["central_skew_at"]),
         }
+
+    def last_success_at(self) -> float | None:
+        return self._vault.db.execute("SELECT last_success_at FROM sync_state WHERE id = 1").fetchone()[0]
+
+    def oldest_queued_at(self) -> float | None:
+        return self._vault.db.execute("SELECT MIN(created_at) FROM outbox").fetchone()[0]
+
+    def central_skew(self) -> tuple[float, float] | None:
+        """The central clock minus ours at the last sync that reached the service, and when."""
+        row = self._vault.db.execute("SELECT central_skew_s, central_skew_at FROM sync_state WHERE id = 1").fetchone()
+        return None if row[0] is None else (row[0], row[1])
 
 
 def iso_utc(ts: float | None) -> str | None:

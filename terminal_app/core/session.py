@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from terminal_app.core.agents import AgentSession
+from terminal_app.core.agents import AgentSession, LoginError
 from terminal_app.core.decision import Decision
 from terminal_app.core.engines import CaptureUnavailable, EngineRun, IdCaptureEngine, LivenessEngine
 from terminal_app.core.events import Listener, StepFinished
@@ -270,6 +270,24 @@ class ApplicantSession:
         """One liveness check, both parts on this thread; True once the flow moved on."""
         return self.take_liveness(self.check_face(run))
 
+    def confirm_by_agent(self, pin: str) -> bool:
+        """The no-face path's identity step: the assisting agent, having compared the person with
+        the card, signs with their PIN. False (the reason in the flow's state) on a wrong PIN, a
+        lock, or where the path is not open (no agent, or face checks consented to)."""
+        started = time.perf_counter()
+        try:
+            if self.agent is None:
+                raise StepRejected(Reason("agent_check_not_allowed"))
+            self.kiosk.agents.sign(self.agent, pin)
+            self.flow.confirm_identity_by_agent()
+        except LoginError as refused:
+            self.flow.last_error = refused.reason
+            return self._record("identity", self._since(started), False, refused.code)
+        except StepRejected as rejected:
+            self.flow.last_error = rejected.reason
+            return self._record("identity", self._since(started), False, rejected.reason.code)
+        return self._record("identity", self._since(started), True)
+
     def fill_form(self, answers: FormAnswers) -> bool:
         started = time.perf_counter()
         try:
@@ -329,6 +347,10 @@ class ApplicantSession:
                 self.give_consent(answers.consent())
             elif step is Step.ID_CAPTURE:
                 self.capture_card()
+            elif step is Step.LIVENESS and self.flow.face_declined:  # the no-face path: the agent signs
+                pin = getattr(answers, "agent_pin", None)
+                if pin is None or not self.confirm_by_agent(pin()):
+                    self.flow.cancel()
             elif step is Step.LIVENESS:
                 self.check_liveness()
             elif step is Step.FORM:

@@ -114,6 +114,11 @@ class SessionDriver:
         """The card check found a field read wrong: back to the camera (False: not allowed now)."""
         return self.core.call(self.session.retake_card)
 
+    def confirm_by_agent(self, pin: str) -> bool:
+        """The no-face path: the assisting agent signs for the person (False: the reason is in
+        the state)."""
+        return self.core.call(self.session.confirm_by_agent, pin)
+
     def fill_form(self, answers: FormAnswers) -> bool:
         return self.core.call(self.session.fill_form, answers)
 

@@ -115,6 +115,7 @@ class SyncClient:
         self._lock_path = lock_path
         self.updates = updates
         self._clock_offset = 0.0  # the central clock minus ours, learnt from a clock_skew answer
+        self.central_skew_s: float | None = None  # the central clock minus ours, from its last answer's Date
 
     @property
     def central_keys(self) -> list[ed25519.Ed25519PublicKey]:
@@ -146,7 +147,7 @@ class SyncClient:
                 if report.error is not None and report.error.code == "bad_receipt" and applied:
                     report.error = self._drain(report)  # with the keys the config update brought
             report.remaining = self.outbox.status()["queued"]
-            self.outbox.record_attempt(report.error)
+            self.outbox.record_attempt(report.error, central_skew_s=self.central_skew_s)
             return report
 
     def _drain(self, report: SyncReport) -> WireError | None:
@@ -189,6 +190,7 @@ class SyncClient:
             headers={"Content-Type": NDJSON},
         )
         report.sent += len(batch)
+        self._note_date(response)
         results = _json_results(response)
         if len(results) != len(batch):
             raise WireError("bad_response", f"{len(results)} results for a batch of {len(batch)}")
@@ -260,12 +262,22 @@ class SyncClient:
                 "X-Terminal-Signature": base64.b64encode(signature).decode(),
             }
             response = _request(self.session, "GET", self.server, path, self.timeout, headers=headers, stream=True)
-            date = response.headers.get("Date")
+            date = self._note_date(response)
             if attempt == 0 and response.status_code == 401 and date and _error_code(response) == "clock_skew":
                 self._clock_offset = parsedate_to_datetime(date).timestamp() - time.time()
                 continue
             return response
         return response
+
+    def _note_date(self, response: requests.Response) -> str | None:
+        """The answer's Date header, remembered as the central clock minus ours (for the clock's
+        guardrail); None if it has none or it does not parse."""
+        date = response.headers.get("Date")
+        try:
+            self.central_skew_s = parsedate_to_datetime(date).timestamp() - time.time() if date else self.central_skew_s
+        except (TypeError, ValueError):
+            return None
+        return date
 
     def run_forever(
         self,

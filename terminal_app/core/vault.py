@@ -121,6 +121,13 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE updates ADD COLUMN refused_sha256 TEXT")
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """The central clock as the last sync saw it (its Date header minus ours): the guardrail on a
+    clock that drifted or was set wrong."""
+    db.execute("ALTER TABLE sync_state ADD COLUMN central_skew_s REAL")
+    db.execute("ALTER TABLE sync_state ADD COLUMN central_skew_at REAL")
+
+
 # Append only: a released migration is never edited, a change is a new function.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
@@ -128,6 +135,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import signal
 import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -28,10 +29,14 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from terminal_app.capture.cameras import StepCameras
 from terminal_app.core import message_catalogue as mc
+from terminal_app.core.agents import AgentSession, LoginError, agent_actor
 from terminal_app.core.events import CameraFrame, Instruction, Progress
 from terminal_app.core.flow import FlowEnded, FlowState, Step, WrongStep
+from terminal_app.core.health import GuardrailStop
 from terminal_app.core.kiosk import Kiosk
+from terminal_app.core.queue_view import sync_problem
 from terminal_app.core.session_driver import SessionDriver, StepJob
+from terminal_app.ui.screens.agent import AgentCheckScreen, AgentConsoleScreen, AgentLoginScreen
 from terminal_app.ui.screens.base import KioskScreen
 from terminal_app.ui.screens.card import CardCheckScreen, CardScreen
 from terminal_app.ui.screens.consent import ConsentScreen
@@ -40,7 +45,7 @@ from terminal_app.ui.screens.form import FormScreen
 from terminal_app.ui.screens.outcome import ConfirmScreen, EndedScreen, OfferScreen, ReceiptScreen, ScoringScreen
 from terminal_app.ui.screens.welcome import WelcomeScreen
 from terminal_app.ui.speech import PromptVoice, prompt_texts
-from terminal_app.ui.widgets import GREY, PAPER, RED, BigButton, Panel, StepBar, Words
+from terminal_app.ui.widgets import BLUE, GREY, PAPER, RED, BigButton, Panel, StepBar, Words
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +53,11 @@ LARGE_TEXT = 1.35
 TICK_S = 0.25
 STEP_NAMES = ("step_consent", "step_card", "step_face", "step_form", "step_result", "step_done")
 # the step bar's position of each screen
-STEP_OF_SCREEN = {"consent": 0, "card": 1, "check": 1, "face": 2, "form": 3, "scoring": 4, "offer": 4,
-                  "confirm": 4, "receipt": 5}  # fmt: skip
-NO_CANCEL = ("welcome", "ended", "receipt")
+STEP_OF_SCREEN = {"consent": 0, "card": 1, "check": 1, "face": 2, "agentcheck": 2, "form": 3, "scoring": 4,
+                  "offer": 4, "confirm": 4, "receipt": 5}  # fmt: skip
+NO_CANCEL = ("welcome", "ended", "receipt", "agent_login", "agent")
+AGENT_SCREENS = ("agent_login", "agent")
+SYNC_POLL_S = 0.5
 
 
 class KioskApp(App):
@@ -83,6 +90,9 @@ class KioskApp(App):
         self._frame_lock = threading.Lock()
         self._frame_trigger = None
         self._session: object | None = None
+        self.agent: AgentSession | None = None  # the field agent logged in on this kiosk, if one is
+        self._agent_touched = time.monotonic()
+        self.stopped_by: str = ""  # why the terminal takes no new application (a guardrail), in words
 
     # --- words and voice ------------------------------------------------------------------------
 
@@ -117,8 +127,9 @@ class KioskApp(App):
         column.add_widget(self._top_bar())
         self.manager = ScreenManager(transition=NoTransition())
         for screen in (WelcomeScreen(self), ConsentScreen(self), CardScreen(self), CardCheckScreen(self),
-                       FaceScreen(self), FormScreen(self), ScoringScreen(self), OfferScreen(self),
-                       ConfirmScreen(self), ReceiptScreen(self), EndedScreen(self)):  # fmt: skip
+                       FaceScreen(self), AgentCheckScreen(self), FormScreen(self), ScoringScreen(self),
+                       OfferScreen(self), ConfirmScreen(self), ReceiptScreen(self), EndedScreen(self),
+                       AgentLoginScreen(self), AgentConsoleScreen(self)):  # fmt: skip
             self.manager.add_widget(screen)
         column.add_widget(self.manager)
         root.add_widget(column)
@@ -132,14 +143,15 @@ class KioskApp(App):
 
     def _top_bar(self) -> BoxLayout:
         bar = BoxLayout(size_hint_y=None, height=72, padding=[12, 6], spacing=10)
-        self.step_bar = StepBar([self.words("screen", key) for key in STEP_NAMES], size_hint_x=0.6)
+        self.step_bar = StepBar([self.words("screen", key) for key in STEP_NAMES], size_hint_x=0.48)
+        self.badge = Words("", size=18, color=BLUE, bold=True, size_hint_x=0.12)  # an agent is assisting
         self.text_button = BigButton(self.words("screen", "large_text"), "large-text", on_press=self.toggle_large_text,
                                      size=20, color=GREY, size_hint_x=0.13)  # fmt: skip
         self.mute_button = BigButton(self.words("screen", "mute"), "mute", on_press=self.toggle_mute, size=20,
                                      color=GREY, size_hint_x=0.13)  # fmt: skip
         self.cancel_button = BigButton(self.words("screen", "cancel"), "cancel", on_press=self.cancel, size=22,
                                        color=RED, size_hint_x=0.14)  # fmt: skip
-        for widget in (self.step_bar, self.text_button, self.mute_button, self.cancel_button):
+        for widget in (self.step_bar, self.badge, self.text_button, self.mute_button, self.cancel_button):
             bar.add_widget(widget)
         return bar
 
@@ -180,6 +192,7 @@ class KioskApp(App):
         self.step_bar.current = STEP_OF_SCREEN.get(name, -1)
         self.cancel_button.disabled = name in NO_CANCEL
         self.cancel_button.opacity = 0 if name in NO_CANCEL else 1
+        self.step_bar.opacity = 0 if name in AGENT_SCREENS else 1  # the applicant's steps only
         screen = self.screen
         screen.enter(state)
         if screen.spoken_key:
@@ -187,19 +200,31 @@ class KioskApp(App):
 
     # --- the session ----------------------------------------------------------------------------
 
-    def start_session(self) -> None:
+    def start_session(self, agent: AgentSession | None = None) -> bool:
+        """A new applicant's session (assisted when `agent` is given). False when a guardrail stops
+        the terminal: the reason is shown where the session was asked for."""
         if self.driver is not None:
-            return
+            return False
         self.cameras.new_applicant()
         capture, liveness = self.kiosk.camera_engines(self.cameras, today=self.today)
         self.card_confirmed = False
         session = object()  # this session's events only: a cancelled job's late ones are dropped
-        self._session = session
-        self.driver = SessionDriver.open(self.kiosk, capture, liveness, listener=lambda e: self._from_core(e, session))
+        try:
+            driver = SessionDriver.open(self.kiosk, capture, liveness, agent=agent,
+                                        listener=lambda e: self._from_core(e, session))  # fmt: skip
+        except GuardrailStop as stopped:
+            self.stopped_by = stopped.reason.text(self.language)
+            if self.manager.current == "welcome":
+                self.screen.enter(None)  # it shows why
+            return False
+        self._session, self.driver = session, driver
+        self.badge.text = self.words("screen", "assisted_badge", agent=agent.agent_id) if agent else ""
         self.follow()
+        return True
 
     def close_session(self) -> None:
-        """Back to welcome; a session not ended yet is cancelled (its draft wiped)."""
+        """Back to welcome, or to the agent's console after an assisted session; a session not
+        ended yet is cancelled (its draft wiped)."""
         driver, self.driver = self.driver, None
         self._session = None
         with self._frame_lock:
@@ -207,8 +232,170 @@ class KioskApp(App):
         if driver is not None:
             driver.cancel()
         self.job = None
+        self.badge.text = ""
         self._hide_countdown()
-        self._go("welcome", None)
+        self._agent_touched = time.monotonic()
+        self._go("agent" if self.agent_present() else "welcome", None)
+
+    def guardrail_stop(self) -> str:
+        """Why the terminal takes no new application now, in words ("" when it does)."""
+        camera = self.cameras.camera_state()
+        stops = self.kiosk.core.call(lambda: self.kiosk.health(camera).stops)
+        self.stopped_by = stops[0].reason.text(self.language) if stops else ""
+        return self.stopped_by
+
+    # --- the field agent ----------------------------------------------------------------------
+
+    def agent_present(self) -> bool:
+        agent = self.agent
+        return agent is not None and time.time() < agent.expires_at
+
+    def show_agent_login(self) -> None:
+        if self.driver is None:
+            self._go("agent_login", None)
+
+    def agent_login(self, number: str, pin: str) -> None:
+        """Check the agent number and PIN off this thread (scrypt takes a tenth of a second)."""
+
+        def check() -> None:
+            try:
+                agent = self.kiosk.core.call(self.kiosk.agent_login, number, pin)
+            except LoginError as refused:
+                text = refused.reason.text(self.language)
+                Clock.schedule_once(lambda dt: self._login_refused(text))
+                return
+            Clock.schedule_once(lambda dt: self._logged_in(agent))
+
+        threading.Thread(target=check, name="kiosk-agent-login", daemon=True).start()
+
+    def _login_refused(self, text: str) -> None:
+        if self.manager.current == "agent_login":
+            self.screen.refused(text)  # type: ignore[attr-defined]
+
+    def _logged_in(self, agent: AgentSession) -> None:
+        self.agent = agent
+        self._agent_touched = time.monotonic()
+        if self.driver is None:
+            self._go("agent", None)
+
+    def agent_logout(self) -> None:
+        agent, self.agent = self.agent, None
+        if agent is not None:
+            self.kiosk.core.call(self.kiosk.agent_did, agent, "logout")
+        if self.driver is None:
+            self._go("welcome", None)
+
+    def start_assisted(self) -> None:
+        agent = self.agent
+        if agent is None or not self.agent_present():
+            self.agent_logout()
+            return
+        self.kiosk.core.call(self.kiosk.agent_did, agent, "assisted_application")
+        if not self.start_session(agent):
+            self.console.say(self.stopped_by, RED)
+
+    @property
+    def console(self) -> AgentConsoleScreen:
+        return self.manager.get_screen("agent")  # type: ignore[return-value]
+
+    def agent_refresh(self) -> None:
+        """The console's figures, read on the core thread."""
+        kiosk, camera = self.kiosk, self.cameras.camera_state()
+        view = kiosk.core.call(lambda: (kiosk.health(camera), kiosk.outbox.status(), kiosk.updates.status(),
+                                        kiosk.model.model_version, kiosk.todays_applications()))  # fmt: skip
+        self.console.show(*view)
+
+    def _agent_task(self, name: str, work, done) -> None:
+        """An agent's slow action (network, USB) on a thread of its own; `done(result or error)`
+        on this one. The console's buttons wait meanwhile."""
+        self.console.busy(True)
+
+        def run() -> None:
+            try:
+                result = work()
+            except Exception as error:  # shown to the agent in words; nothing is lost (the core's promise)
+                log.warning("the agent's %s failed: %s", name, error)
+                result = error
+            Clock.schedule_once(lambda dt: finish(result))
+
+        def finish(result) -> None:
+            self.console.busy(False)
+            done(result)
+            if self.manager.current == "agent":
+                self.agent_refresh()
+
+        threading.Thread(target=run, name=f"kiosk-agent-{name}", daemon=True).start()
+
+    def agent_sync(self) -> None:
+        agent = self.agent
+        if agent is None:
+            return
+        self.kiosk.core.call(self.kiosk.agent_did, agent, "sync_now")
+        self.console.say(self.words("screen", "syncing", queued=self._queued()))
+        poll = Clock.schedule_interval(
+            lambda dt: self.console.say(self.words("screen", "syncing", queued=self._queued())), SYNC_POLL_S
+        )
+
+        def done(report) -> None:
+            poll.cancel()
+            if isinstance(report, Exception):
+                self.console.say(str(report), RED)
+            elif report.ok:
+                self.console.say(self.words("screen", "synced", stored=report.stored, remaining=report.remaining))
+            else:
+                problem = sync_problem(report.error.code)
+                self.console.say(problem.text(self.language) if problem else "", RED)
+
+        self._agent_task("sync", self.kiosk.sync_beside, done)
+
+    def _queued(self) -> int:
+        return self.kiosk.core.call(lambda: self.kiosk.outbox.status()["queued"])
+
+    def agent_export(self, stick: Path) -> None:
+        agent = self.agent
+        if agent is None:
+            return
+
+        def done(result) -> None:
+            if isinstance(result, OSError):
+                problem = result.strerror or type(result).__name__
+                self.console.say(self.words("screen", "usb_failed", problem=problem), RED)
+            elif isinstance(result, Exception):
+                self.console.say(self.words("screen", "usb_failed", problem=type(result).__name__), RED)
+            else:
+                self.console.say(self.words("screen", "usb_exported", count=result.envelopes, sha=result.sha256[:16]))
+
+        self._agent_task("export", lambda: self.kiosk.core.call(self.kiosk.export_to_stick, stick, agent), done)
+
+    def agent_import_receipts(self) -> None:
+        agent = self.agent
+        if agent is None:
+            return
+        files = self.kiosk.core.call(self.kiosk.receipts_on_sticks)
+        if not files:
+            self.console.say(self.words("screen", "usb_no_receipts"), RED)
+            return
+        actor = agent_actor(agent)
+
+        def done(result) -> None:
+            if isinstance(result, Exception):
+                problem = getattr(result, "code", None) or getattr(result, "strerror", None) or type(result).__name__
+                self.console.say(self.words("screen", "receipts_refused", problem=problem), RED)
+            else:
+                self.console.say(self.words("screen", "receipts_done", acknowledged=result["acknowledged"],
+                                            rejected=len(result["rejected"]), not_queued=result["not_queued"],
+                                            still_queued=result["still_queued"]))  # fmt: skip
+
+        self._agent_task("receipts", lambda: self.kiosk.core.call(self.kiosk.import_receipts, files[0], actor=actor),
+                         done)  # fmt: skip
+
+    def agent_release(self, reason: str) -> None:
+        agent = self.agent
+        if agent is None:
+            return
+        count = self.kiosk.core.call(self.kiosk.release_held, agent, reason)
+        self.console.say(self.words("screen", "released" if count else "nothing_held", count=count))
+        self.agent_refresh()
 
     def cancel(self) -> None:
         if self.driver is not None:
@@ -253,10 +440,11 @@ class KioskApp(App):
             return state
         if step is Step.ID_CAPTURE:
             self.card_confirmed = False
+        identity = "agentcheck" if state.face_declined else "face"
         name = {
             Step.CONSENT: "consent",
             Step.ID_CAPTURE: "card",
-            Step.LIVENESS: "face" if self.card_confirmed else "check",
+            Step.LIVENESS: identity if self.card_confirmed else "check",
             Step.FORM: "form",
             Step.SCORING: "scoring",
             Step.OFFER: "offer",
@@ -358,6 +546,7 @@ class KioskApp(App):
         """Any touch is activity; the one that dismisses the idle countdown goes no further (it
         must not also press whatever lies under the countdown)."""
         shown = self.countdown.parent is not None
+        self._agent_touched = time.monotonic()
         self._activity()
         return shown
 
@@ -369,6 +558,7 @@ class KioskApp(App):
 
     def _tick(self) -> None:
         if self.driver is None:
+            self._agent_tick()
             return
         state = self.driver.state()
         idle = state.idle_seconds_left  # the step's own time limit is not the applicant's idleness
@@ -379,6 +569,14 @@ class KioskApp(App):
         shown = self.manager.current
         if state.step in (Step.ABANDONED, Step.COMPLETED) and shown != "ended":
             self.follow(state)
+
+    def _agent_tick(self) -> None:
+        """An agent's login ends when it expires or the console has been left idle."""
+        idle = time.monotonic() - self._agent_touched >= self.kiosk.config.terminal.idle_timeout_s
+        if self.agent is not None and (idle or not self.agent_present()):
+            self.agent_logout()
+        elif self.agent is None and idle and self.manager.current == "agent_login":
+            self._go("welcome", None)
 
     def _show_countdown(self, seconds: int) -> None:
         self.countdown_words.text = self.words("screen", "idle_body", seconds=seconds)
