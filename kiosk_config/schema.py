@@ -233,6 +233,12 @@ class Guardrails(_Strict):
     min_free_disk_mb: int = Field(default=200, ge=20, le=100_000, description="less free on the data disk: stop")
 
 
+class Retention(_Strict):
+    """How long the terminal keeps what it no longer needs (central policy, signed)."""
+
+    receipts_days: int = Field(default=90, ge=7, le=3650, description="delivery receipts older than this are purged")
+
+
 class KioskConfig(_Strict):
     schema_version: Literal[1] = 1
     terminal: Terminal
@@ -247,3 +253,4 @@ class KioskConfig(_Strict):
     timeouts: StepTimeouts = StepTimeouts()
     agents: Agents = Agents()
     guardrails: Guardrails = Guardrails()
+    retention: Retention = Retention()

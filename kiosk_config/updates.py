@@ -26,6 +26,7 @@ from kiosk_config.schema import (
     Identity,
     KioskConfig,
     Liveness,
+    Retention,
     Risk,
     SecretKey,
     StepTimeouts,
@@ -58,6 +59,7 @@ class ConfigOverlay(_Strict):
     timeouts: StepTimeouts | None = None
     agents: Agents | None = None
     guardrails: Guardrails | None = None
+    retention: Retention | None = None
 
     def apply_to(self, base: KioskConfig) -> KioskConfig:
         """`base` with this update's sections in place of its own; ContentError if that is invalid."""

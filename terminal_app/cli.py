@@ -466,6 +466,15 @@ def status(ctx: click.Context, as_json: bool) -> None:
 # --- demo -----------------------------------------------------------------------------------
 
 
+@main.command("retention")
+@click.pass_context
+def retention_cmd(ctx: click.Context) -> None:
+    """Purge what the terminal keeps past its time: drafts no session can own, old delivery
+    receipts (the daily timer runs it; the kiosk app also does at start and daily)."""
+    purged = _start(ctx).retention()
+    _print_json({"drafts": purged.drafts, "receipts": purged.receipts})
+
+
 @main.command("enroll")
 @click.option("--server", default=None, help="Central service URL (default: the config's central.url).")
 @click.option("--code", required=True, help="The one-time enrollment code from `kiosk-central enroll-code`.")

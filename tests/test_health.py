@@ -235,3 +235,44 @@ def test_the_clock_check_reads_the_release_date_as_utc():
     assert (
         assess(readings(now=day + 60, central_skew=None, latest_audit_at=None)).check("clock").state is State.ATTENTION
     )
+
+
+def test_a_roster_that_would_lock_out_every_agent_here_is_refused_and_the_old_one_stays(kiosk, central):
+    import json as _json
+
+    from sync.envelope import WireError
+    from terminal_app.core.agents import hash_pin
+
+    def roster(*agents) -> dict[str, bytes]:
+        return {"roster.json": _json.dumps({"agents": list(agents)}).encode()}
+
+    pin = hash_pin("482913", n=2**14)
+    here = {"agent_id": "A-1", "role": "agent", "county": "422801", "pin_hash": pin}
+    kiosk.apply_update(build_update("roster", 1, roster(here), central.signing), source="usb")
+    for locked_out in (
+        roster({**here, "active": False}),
+        roster({**here, "county": "110105", "agent_id": "B-1"}),
+        roster(),
+    ):
+        with pytest.raises(WireError) as refused:
+            kiosk.apply_update(build_update("roster", 2, locked_out, central.signing), source="usb")
+        assert refused.value.code == "invalid_content" and "lock out" in refused.value.message
+    assert [a.agent_id for a in kiosk.agents.roster()] == ["A-1"] and kiosk.agents.login("A-1", "482913")
+
+
+def test_retention_purges_orphaned_drafts_and_old_receipts_and_counts_them(kiosk, clock):
+    vault = kiosk.vault
+    vault.save_draft("orphan", "form", {"form": {"phone": "13800000000"}})
+    clock.advance(3601)  # longer than any step may last
+    vault.save_draft("live", "consent", {})
+    vault.db["delivered"].insert(
+        {"envelope_id": "e-old", "seq": 1, "envelope_sha256": "x", "receipt": "{}", "delivered_at": clock() - 91 * DAY_S}
+    )
+    vault.db["delivered"].insert(
+        {"envelope_id": "e-new", "seq": 2, "envelope_sha256": "y", "receipt": "{}", "delivered_at": clock() - DAY_S}
+    )
+    purged = kiosk.retention()
+    assert (purged.drafts, purged.receipts) == (1, 1)
+    assert vault.draft_ids() == ["live"] and kiosk.outbox.delivered_ids() == ["e-new"]
+    record = kiosk.audit.records()[-1]
+    assert record["event"] == "retention" and json.loads(record["details"]) == {"drafts": 1, "receipts": 1}

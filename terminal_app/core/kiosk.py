@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk_config import KioskConfig, load_config
-from kiosk_config.updates import ConfigOverlay, Roster
+from kiosk_config.updates import ConfigOverlay, ContentError, Roster
 from ondevice_models.runtime import ModelBundle
 from sync.bundle import read_receipts, write_outbox_bundle
 from sync.keys import ed25519_public, load_or_create_signing_key, x25519_public
@@ -51,6 +51,7 @@ from terminal_app.core.queue_view import (
     usb_sticks,
 )
 from terminal_app.core.reasons import Reason
+from terminal_app.core.retention import Purged, purge
 from terminal_app.core.scoring import OnDeviceScorer, ScoringRefused, parse_request
 from terminal_app.core.steps import ScoreResult
 from terminal_app.core.sync_client import SyncClient, SyncReport, enroll
@@ -148,6 +149,8 @@ class Kiosk:
         kiosk.model = None  # type: ignore[assignment]  # the embedded one is loaded only if no bundle is in force
         kiosk.refresh_updates()
         audit.append("kiosk_started", terminal=config.terminal.id, drafts_wiped=wiped, legacy_adopted=adopted)
+        if runs_sessions:
+            kiosk.retention()
         return kiosk
 
     @classmethod
@@ -170,7 +173,7 @@ class Kiosk:
     def _update_handlers(self) -> dict[str, Handler]:
         return {
             "config": Handler(prepare=self._merged_config, activate=self._use_config),
-            "roster": Handler(commit=self._write_roster),
+            "roster": Handler(prepare=self._roster_for_here, commit=self._write_roster),
             "blocklist": Handler(prepare=Blocklist.from_file, activate=lambda b: setattr(self, "blocklist", b)),
             "model": Handler(activate=lambda bundle: setattr(self, "model", bundle)),
         }
@@ -187,6 +190,14 @@ class Kiosk:
             self.outbox.signing_key,
             x25519_public(config.central.hpke_public_key),
         )
+
+    def _roster_for_here(self, roster: Roster) -> Roster:
+        """A roster with no active agent of this terminal's county would lock every agent out of a
+        terminal that may be days from head office: refused, the one in force stays."""
+        county = self.config.terminal.county
+        if not any(a.active and a.county == county for a in roster.agents):
+            raise ContentError("roster", [f"no active agent of county {county}: it would lock out every agent here"])
+        return roster
 
     def _write_roster(self, db, roster: Roster) -> None:
         self.agents.write_roster(
@@ -276,6 +287,10 @@ class Kiosk:
             self.audit.append("application_refused_stopped", checks=",".join(c.name for c in stops))
             raise GuardrailStop(stops[0].reason)
         return ApplicantSession(self, capture, liveness, agent=agent)
+
+    def retention(self) -> Purged:
+        """Purge what is kept past its time (core/retention.py): at start, daily, by the timer."""
+        return purge(self.vault, self.audit, self.config, self.clock())
 
     # --- health and guardrails ----------------------------------------------------------------
 

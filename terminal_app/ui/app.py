@@ -58,6 +58,7 @@ STEP_OF_SCREEN = {"consent": 0, "card": 1, "check": 1, "face": 2, "agentcheck": 
 NO_CANCEL = ("welcome", "ended", "receipt", "agent_login", "agent")
 AGENT_SCREENS = ("agent_login", "agent")
 SYNC_POLL_S = 0.5
+DAY_S = 86_400
 
 
 class KioskApp(App):
@@ -137,6 +138,7 @@ class KioskApp(App):
         self.root_layout = root
         self._frame_trigger = Clock.create_trigger(lambda dt: self._draw_frame())
         Clock.schedule_interval(lambda dt: self._tick(), TICK_S)
+        Clock.schedule_interval(lambda dt: self._daily(), DAY_S)
         self.voice.prepare(prompt_texts(self.language))
         self._go("welcome", None)
         return root
@@ -569,6 +571,11 @@ class KioskApp(App):
         shown = self.manager.current
         if state.step in (Step.ABANDONED, Step.COMPLETED) and shown != "ended":
             self.follow(state)
+
+    def _daily(self) -> None:
+        """What the kiosk stops keeping, once a day (it also runs at start)."""
+        threading.Thread(target=lambda: self.kiosk.core.call(self.kiosk.retention), name="kiosk-retention",
+                         daemon=True).start()  # fmt: skip
 
     def _agent_tick(self) -> None:
         """An agent's login ends when it expires or the console has been left idle."""
