@@ -175,23 +175,28 @@ class ScreenWalker:
     # --- one applicant ------------------------------------------------------------------------------
 
     def walk(self, applicant: DemoApplicant, shots: Path | None = None, prefix: str = "", *,
-             stop_at: str | None = None, agent_pin: str | None = None) -> str:  # fmt: skip
+             stop_at: str | None = None, agent_pin: str | None = None, assisted: bool = False,
+             picks: dict[str, str] | None = None) -> str:  # fmt: skip
         """One applicant from welcome to the end, touching what they would; a screenshot of each
         screen into `shots`. Returns the screen the walk ended on ("receipt" or "ended"), or
         `stop_at` once that screen is shown (a name as the screenshots have them: "card",
         "form-phone", "confirm" ...), touching nothing more. With `agent_pin`, a logged-in agent
         starts it from the console, the applicant declines face checks, and the agent confirms
-        the person with that PIN (the no-face path)."""
+        the person with that PIN (the no-face path); `assisted`, an agent starts it from the
+        console and the person goes through the face check; `picks`, the card fields the agent
+        picks from their lists at the card check (the capture could not read them)."""
         try:
-            return self._walk(applicant, self._shooter(shots, prefix, stop_at), agent_pin)
+            return self._walk(applicant, self._shooter(shots, prefix, stop_at), agent_pin, assisted, picks or {})
         except _Reached as reached:
             return reached.name
 
-    def _walk(self, applicant: DemoApplicant, shot: Callable[[str], None], agent_pin: str | None = None) -> str:
-        first = "agent" if agent_pin else "welcome"
+    def _walk(self, applicant: DemoApplicant, shot: Callable[[str], None], agent_pin: str | None = None,
+              assisted: bool = False, picks: dict[str, str] | None = None) -> str:  # fmt: skip
+        assisted = assisted or agent_pin is not None
+        first = "agent" if assisted else "welcome"
         self.wait_screen(first)
         shot(first)
-        self.touch("assist" if agent_pin else "start")
+        self.touch("assist" if assisted else "start")
         self.wait_screen("consent")
         self.touch("id_data-agree")
         self.touch("biometrics-disagree" if agent_pin else "biometrics-agree")
@@ -203,6 +208,10 @@ class ScreenWalker:
                 self._camera_step(screen, shot)
             elif screen == "check":
                 shot("check")
+                for name, value in (picks or {}).items():
+                    self.touch(f"pick-{name}-{value}")
+                    self.wait(f"the {name} picked", self._card_complete)
+                    shot(f"check-picked-{name}")
                 self.touch("check-ok")
                 self.wait_screen("face", "agentcheck", "ended")
             elif screen == "agentcheck" and agent_pin:
@@ -271,6 +280,11 @@ class ScreenWalker:
             if i % 3 == 2:
                 shot(f"form-about-{i // 3 + 1}")
                 self.touch("form-next")
+
+    def _card_complete(self) -> bool:
+        """On Kivy's thread: the card check's "correct" can be pressed."""
+        button = self.find("check-ok")
+        return button is not None and not button.disabled
 
     def type_keys(self, digits: str) -> None:
         """Digits on the keypad shown."""

@@ -111,3 +111,22 @@ def test_a_misreading_two_frames_of_one_hold_share_is_outvoted_only_by_another_h
     for name in ("荣婷", "秦婷", "秦婷"):
         noisy.add(reading("front", name=name), hold=1)
     assert noisy.taken("front")["name"] == "秦婷"
+
+
+def test_an_ethnicity_no_reading_agrees_on_is_left_for_an_agent_only_as_the_last_resort():
+    votes = FieldVotes(TODAY)
+    for _ in range(3):
+        votes.add(reading("front", errors=(("ethnicity", "not_read"),), ethnicity=""))
+    assert votes.combined("front") is None  # the capture goes on trying to read it
+    partial = votes.combined("front", pickable=True)
+    assert partial.valid and partial.fields == CARD.expected_fields("front") | {"ethnicity": ""}
+    unsure = FieldVotes(TODAY)  # two readings, two ethnicities: neither is guessed, the agent asks
+    unsure.add(reading("front", ethnicity="汉"))
+    unsure.add(reading("front", ethnicity="满"))
+    assert unsure.combined("front", pickable=True).fields["ethnicity"] == ""
+    other_missing = FieldVotes(TODAY)  # only the ethnicity may be left: a name nobody read still fails
+    for _ in range(3):
+        unread = (("ethnicity", "not_read"), ("name", "glare"))
+        other_missing.add(reading("front", errors=unread, ethnicity="", name=""))
+    assert other_missing.combined("front", pickable=True) is None
+    assert votes.combined("back", pickable=True) is None

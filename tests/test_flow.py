@@ -347,6 +347,40 @@ def test_the_agent_signs_the_no_face_path_with_their_pin_counted_as_a_login_try(
     assert [r["event"] for r in kiosk.audit.records()].count("agent_signed") == 1
 
 
+UNREAD = dataclasses.replace(CARD, ethnicity="", unread=("ethnicity",))
+
+
+def test_a_card_field_the_capture_could_not_read_is_picked_by_an_agent_from_its_list(kiosk, clock, central):
+    alone = new_flow(kiosk, clock)
+    alone.give_consent(CONSENT)
+    alone.submit_id(UNREAD)
+    assert alone.state().unread == ("ethnicity",)
+    for refused, code in ((lambda: alone.submit_liveness(LIVE), "card_field_unread"),
+                          (lambda: alone.pick_card_field("ethnicity", "汉"), "agent_required")):  # fmt: skip
+        with pytest.raises(StepRejected) as rejected:
+            refused()
+        assert rejected.value.code == code
+    kiosk.agents.replace_roster([Agent("A-7", Role.AGENT, "422801", hash_pin("135790"))])
+    flow = new_flow(kiosk, clock, kiosk.agents.login("A-7", "135790"))
+    flow.give_consent(CONSENT)
+    flow.submit_id(UNREAD)
+    for name, value in (("ethnicity", "火星"), ("name", "测试丙"), ("id_number", CARD.id_number)):
+        with pytest.raises(StepRejected) as rejected:  # only from the list, only a field not read
+            flow.pick_card_field(name, value)
+        assert rejected.value.code == "not_pickable"
+    flow.pick_card_field("ethnicity", "傈僳")
+    assert flow.state().unread == () and flow.draft.card.ethnicity == "傈僳"
+    flow.submit_liveness(LIVE)
+    flow.submit_form(FORM)
+    flow.submit_scores(GOOD)
+    flow.accept_offer()
+    application_id = flow.confirm()
+    opened = central.open_outbox(kiosk)[application_id]
+    assert opened["card"]["ethnicity"] == "傈僳" and opened["card"]["unread"] == []
+    assert opened["card_fields_picked_by"] == {"ethnicity": "A-7"}
+    assert ("card_field_picked", "agent:A-7") in [(r["event"], r["actor"]) for r in kiosk.audit.records()]
+
+
 def test_an_agent_cannot_stand_in_for_a_face_check_the_applicant_agreed_to(kiosk, clock):
     kiosk.agents.replace_roster([Agent("A-7", Role.AGENT, "422801", hash_pin("135790"))])
     flow = new_flow(kiosk, clock, kiosk.agents.login("A-7", "135790"))

@@ -265,14 +265,11 @@ def test_retention_purges_orphaned_drafts_and_old_receipts_and_counts_them(kiosk
     vault.save_draft("orphan", "form", {"form": {"phone": "13800000000"}})
     clock.advance(3601)  # longer than any step may last
     vault.save_draft("live", "consent", {})
-    vault.db["delivered"].insert(
-        {"envelope_id": "e-old", "seq": 1, "envelope_sha256": "x", "receipt": "{}", "delivered_at": clock() - 91 * DAY_S}
-    )
-    vault.db["delivered"].insert(
-        {"envelope_id": "e-new", "seq": 2, "envelope_sha256": "y", "receipt": "{}", "delivered_at": clock() - DAY_S}
-    )
+    for seq, age_days in ((1, 91), (2, 1)):
+        receipt = {"envelope_id": f"e-{seq}", "seq": seq, "envelope_sha256": "x", "receipt": "{}"}
+        vault.db["delivered"].insert({**receipt, "delivered_at": clock() - age_days * DAY_S})
     purged = kiosk.retention()
     assert (purged.drafts, purged.receipts) == (1, 1)
-    assert vault.draft_ids() == ["live"] and kiosk.outbox.delivered_ids() == ["e-new"]
+    assert vault.draft_ids() == ["live"] and kiosk.outbox.delivered_ids() == ["e-2"]
     record = kiosk.audit.records()[-1]
     assert record["event"] == "retention" and json.loads(record["details"]) == {"drafts": 1, "receipts": 1}

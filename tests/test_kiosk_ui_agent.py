@@ -1,7 +1,8 @@
 """The field agent's screens in the real window (tests/ui_agent_target.py drives them in a process
 of its own): a guardrail stopping the terminal and a sync clearing it, login with a wrong PIN
 then the right one, the no-face path an agent completes, sync now against a local central
-service, USB export, a tampered receipts file refused and a genuine one imported, logout.
+service, USB export, a tampered receipts file refused and a genuine one imported, an assisted
+application whose unread ethnicity the agent picks, logout, and a lockout after wrong PINs.
 Screenshots of each agent screen go to build/ui-screens/agent/."""
 
 from __future__ import annotations
@@ -95,3 +96,22 @@ def test_every_agent_screen_was_saved(seen):
     assert {"01-welcome-stopped.png", "02-login-wrong-pin.png", "03-console-stopped.png",
             "06-console-today.png", "07-usb-exported.png"} <= set(names)  # fmt: skip
     assert any("agentcheck" in n for n in names)
+
+
+def test_an_ethnicity_the_capture_could_not_read_is_picked_by_the_agent_and_arrives_so(seen):
+    assert seen["picked_end"] == "receipt"
+    check = joined(seen["picked"]["check"])
+    assert "民族未能读出" in check and zh("check_ok") in check
+    assert seen["said_ethnicity"] in joined(seen["picked"]["check-picked-ethnicity"])
+    picked = [a for a in seen["delivered"] if a.get("card_fields_picked_by")]
+    assert len(picked) == 1 and picked[0]["card"]["ethnicity"] == seen["said_ethnicity"]
+    assert picked[0]["card_fields_picked_by"] == {"ethnicity": "A-0001"} and picked[0]["card"]["unread"] == []
+    no_face = [a for a in seen["delivered"] if a.get("identity_check")]
+    assert len(no_face) == 1 and no_face[0]["decision"]["outcome"] == "refer"
+    assert ("card_field_picked", "agent:A-0001") in [tuple(a) for a in seen["audit"]]
+
+
+def test_wrong_pins_lock_the_agent_out_and_then_the_right_pin_is_refused_too(seen):
+    assert "错误次数过多" in joined(seen["locked"]) and seen["screen_when_locked"] == "agent_login"
+    audit = [event for event, _ in seen["audit"]]
+    assert "login_refused_locked" in audit

@@ -10,6 +10,7 @@ Writes what each stage showed to ROOT/seen.json and a PNG of each agent screen t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import threading
@@ -71,8 +72,10 @@ def main(root: Path, shots: Path) -> None:
     settings = load_config(config)
     people = make_applicants(4, seed=11, today=date.today(), county=settings.terminal.county,
                              catalogue=settings.catalogue)  # fmt: skip
-    person = next(a for a in people if a.scenario == GENUINE)
-    opened = open_kiosk_app(config, data, camera="synthetic", offscreen=True, camera_options={"applicants": [person]})
+    person, other = [a for a in people if a.scenario == GENUINE][:2]
+    blank = dataclasses.replace(other, card=dataclasses.replace(other.card, ethnicity=""))  # a row nothing reads
+    applicants = [person, blank]
+    opened = open_kiosk_app(config, data, camera="synthetic", offscreen=True, camera_options={"applicants": applicants})
     app, kiosk = opened.app, opened.kiosk
     from kiosk_demo.screen_walk import ScreenWalker
 
@@ -150,11 +153,36 @@ def main(root: Path, shots: Path) -> None:
             walker.touch("release-held")
             walker.touch("release-fixed_centrally")
             console_says("没有暂存")
+
+            ethnicity = other.card.ethnicity  # what the applicant says; the card's row reads as nothing
+            seen["picked_end"] = walker.walk(blank, shots, "10-picked-", assisted=True, picks={"ethnicity": ethnicity})
+            seen["picked"] = dict(walker.seen)
+            walker.wait_screen("agent")
+            walker.touch("sync-now")
+            console_says("同步完成")
+            opened = root / "opened.jsonl"
+            central.open_delivered(opened)
+            seen["delivered"] = [json.loads(line)["application"] for line in opened.read_text("utf-8").splitlines()]
+            seen["said_ethnicity"] = ethnicity
             walker.touch("agent-logout")
             walker.wait_screen("welcome")
             seen["welcome_after"] = walker.texts()
             seen["start_enabled_after"] = walker.enabled("start")
             walker.screenshot(shots / "09-welcome-open.png")
+
+            walker.touch("agent-corner")  # someone tries PINs: the agent is locked out, the right PIN too
+            walker.wait_screen("agent_login")
+            walker.type_keys("0001")
+            for attempt in range(6):
+                walker.touch("agent-pin")
+                walker.type_keys(f"{attempt}{attempt}{attempt}{attempt}{attempt}9" if attempt < 5 else PIN)
+                walker.touch("agent-login-submit")
+                walker.wait_text("错误次数过多" if attempt >= 4 else f"还可尝试{4 - attempt}次")
+            seen["locked"] = walker.texts()
+            seen["screen_when_locked"] = walker.current()
+            walker.screenshot(shots / "11-login-locked.png")
+            walker.touch("agent-login-back")
+            walker.wait_screen("welcome")
         except BaseException as error:
             seen["errors"].append("".join(traceback.format_exception(error)))
         finally:

@@ -19,7 +19,7 @@ import numpy as np
 
 from county_common.regions import lookup_region
 from terminal_app.capture.card_spec import LONG_TERM
-from terminal_app.capture.field_votes import FieldVotes
+from terminal_app.capture.field_votes import PICKABLE, FieldVotes
 from terminal_app.capture.fields import FieldError
 from terminal_app.capture.ocr import OcrEngine, ocr_engine
 from terminal_app.capture.quality import (
@@ -188,6 +188,8 @@ class CardCapture:
                 return reading
             if (own := votes.refusal(reading.side)) is not None:  # read alike twice, and failing: the card's
                 return dataclasses.replace(reading, errors=[own])
+            if (partial := votes.settled_unread(reading.side)) is not None:  # all but a field an agent picks
+                return partial
         return _unconfirmed(reading)
 
 
@@ -309,7 +311,12 @@ class _SideRun:
         if result.reading is None:
             result.problem = NO_CARD_SEEN if self.last_try is None else NOT_READ
         elif not (result.reading.valid and self.side in (None, result.reading.side)):
-            result.problem = NOT_READ
+            # last resort: every field agreed but one an agent may pick from a list (the ethnicity)
+            partial = self.votes.combined("front", pickable=True) if self.side in (None, "front") else None
+            if partial is not None:
+                result.reading = partial
+            else:
+                result.problem = NOT_READ
         return result
 
 
@@ -348,6 +355,7 @@ def id_card_fields(front: CardReading, back: CardReading | None) -> IdCardFields
         else None,
         source=IdSource.OCR,
         portrait_jpeg=front.portrait_jpeg(),
+        unread=tuple(key for key in PICKABLE if not f.get(key)),
     )
 
 

@@ -44,6 +44,9 @@ REFUSING = ("photocopy",)  # a card-level finding no later frame outvotes
 # that fails its check character, a validity read the same way twice that has ended (or not begun).
 CARDS_OWN = {"id_number": ("check_character",), "valid_to": ("expired",), "valid_from": ("not_yet_valid",)}
 READ_WITH = {"valid_to": ("valid_from", "valid_to"), "valid_from": ("valid_to", "valid_from")}  # the field itself last
+# Fields an agent may pick from a list when no frame reads them (the 56 ethnic groups): a card
+# whose every other field is agreed and valid is taken with these left empty, never guessed.
+PICKABLE = ("ethnicity",)
 
 
 def voted_fields(reading: CardReading) -> dict[str, str]:
@@ -116,6 +119,17 @@ class FieldVotes:
         ]
         return agreed[0][0] if agreed else None
 
+    def settled_unread(self, side: str) -> CardReading | None:
+        """The last resort, taken early: `combined(side, pickable=True)` once `max(needed, 2) + 1`
+        readings that read the side's key cleanly, none under glare, all failed to read the
+        pickable fields and none read one: the recogniser does not read that name on this card
+        (no later frame will), so the agent picks it now rather than after every try is spent."""
+        own = [r for r in self.of_side(side) if voted_fields(r) and not any(e.code == "glare" for e in r.errors)]
+        unread = [r for r in own if all(any(e.field == k and e.code == "not_read" for e in r.errors) for k in PICKABLE)]
+        if len(unread) < max(self.needed, 2) + 1 or any(voted_fields(r).get(k) for r in own for k in PICKABLE):
+            return None
+        return self.combined(side, pickable=True)
+
     def of_side(self, side: str) -> list[CardReading]:
         """The readings of `side`, in the order they were added."""
         return [reading for reading, _ in self.readings if reading.side == side]
@@ -127,8 +141,9 @@ class FieldVotes:
             if reading.fields.get("authority"):
                 reading.fields["authority"] = county_authority(reading.fields["authority"], county)
 
-    def taken(self, side: str) -> dict[str, str] | None:
-        """Each of the side's fields as the readings agree on it, or None while one is not agreed."""
+    def taken(self, side: str, *, may_miss: tuple[str, ...] = ()) -> dict[str, str] | None:
+        """Each of the side's fields as the readings agree on it, or None while one is not agreed
+        (one of `may_miss` not agreed is left empty instead)."""
         holds: dict[str, dict[str, list[object]]] = {key: {} for key in SIDE_FIELDS[side]}  # value: its holds
         for index, (reading, hold) in enumerate(self.readings):
             if reading.side == side:
@@ -137,26 +152,30 @@ class FieldVotes:
         fields = {}
         for key, by_value in holds.items():
             ranked = sorted(by_value.items(), key=lambda item: -len(item[1]))
+            value, seen_in = ranked[0] if ranked else ("", [])
+            contradicted = any(set(other) - set(seen_in) for _, other in ranked[1:])  # by another hold
             if (
                 not ranked
-                or len(ranked[0][1]) < self.needed
-                or (len(ranked) > 1 and len(ranked[1][1]) == len(ranked[0][1]))
+                or len(seen_in) < self.needed
+                or (len(ranked) > 1 and len(ranked[1][1]) == len(seen_in))
+                or (contradicted and len(set(seen_in)) < 2)
             ):
-                return None
-            value, seen_in = ranked[0]
-            contradicted = any(set(other) - set(seen_in) for _, other in ranked[1:])  # by another hold
-            if contradicted and len(set(seen_in)) < 2:
-                return None
+                if key not in may_miss:
+                    return None
+                value = ""
             fields[key] = value
         return fields
 
-    def combined(self, side: str) -> CardReading | None:
+    def combined(self, side: str, *, pickable: bool = False) -> CardReading | None:
         """A valid reading of `side` made of the values agreed on, when every field is and they
         pass the side's checks together; its card image (the portrait's source) is that of the
-        reading that agrees with the most of them."""
-        if self.refused or side not in SIDE_FIELDS or (fields := self.taken(side)) is None:
+        reading that agrees with the most of them. `pickable`: a field of PICKABLE no reading
+        agreed on is left empty (the capture's last resort, for an agent to pick)."""
+        may_miss = PICKABLE if pickable else ()
+        if self.refused or side not in SIDE_FIELDS or (fields := self.taken(side, may_miss=may_miss)) is None:
             return None
         errors = front_errors(fields, self.today) if side == "front" else back_errors(fields, self.today)
+        errors = [e for e in errors if not (e.field in may_miss and e.code == "not_read" and not fields[e.field])]
         if errors:
             return None
         own = self.of_side(side)

@@ -15,6 +15,7 @@ call from another thread raises WrongThread.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import time
 import uuid
@@ -28,6 +29,7 @@ from terminal_app.core.agents import AgentSession, agent_actor
 from terminal_app.core.audit import AuditLog
 from terminal_app.core.core_thread import CoreThread
 from terminal_app.core.decision import IDENTITY_BY_AGENT, Decision, Outcome, decide_with_offer, for_review
+from terminal_app.core.ethnic_groups import ETHNIC_GROUPS
 from terminal_app.core.events import DraftWiped, Listener, StepChanged, TimedOut
 from terminal_app.core.form import FormProblem, check_form
 from terminal_app.core.id_number import IdNumberCheck, printed_field_mismatches, validate_id_number
@@ -46,6 +48,11 @@ from terminal_app.core.steps import (
 from terminal_app.core.vault import Vault
 
 log = logging.getLogger(__name__)
+
+
+# The card fields an agent may pick for an applicant when the capture could not read them, and
+# the list each is picked from.
+PICK_LISTS: dict[str, tuple[str, ...]] = {"ethnicity": tuple(ETHNIC_GROUPS)}
 
 
 class Step(StrEnum):
@@ -121,6 +128,7 @@ class Draft:
     decision: Decision | None = None
     offer: Offer | None = None
     agent_check: AgentCheck | None = None  # the no-face path: an agent confirmed the person
+    picked: dict[str, str] = field(default_factory=dict)  # card fields an agent picked from a list: by whom
     id_attempts: int = 0
     liveness_attempts: int = 0
     amount_edits: int = 0
@@ -141,6 +149,8 @@ class Draft:
             out["liveness"] = {k: _jsonable(v) for k, v in asdict(self.liveness).items()}
         if self.agent_check:
             out["identity_check"] = {"by": "agent", **asdict(self.agent_check)}
+        if self.picked:
+            out["card_fields_picked_by"] = dict(self.picked)
         if self.form:
             out["form"] = self.form.as_json()
         if self.scores:
@@ -176,6 +186,7 @@ class FlowState:
     attempts_left: int | None = None
     idle_seconds_left: float | None = None  # before an idle applicant's session is wiped (None: not watched)
     face_declined: bool = False  # the identity step is the agent's check, not the face check
+    unread: tuple[str, ...] = ()  # card fields still to be picked by an agent before the identity step
     extra: dict = field(default_factory=dict)
 
 
@@ -324,10 +335,37 @@ class ApplicationFlow:
 
     def begin(self, step: Step) -> None:
         """A step's work starts (a camera step's engine): refused unless the flow is at `step`, and
-        the face check refused outright to an applicant who declined it."""
+        the face check refused outright to an applicant who declined it, or while a card field
+        is still to be picked."""
         self._expect(step)
-        if step is Step.LIVENESS and self.face_declined:
+        if step is Step.LIVENESS:
+            self._identity_step_open()
+
+    def _identity_step_open(self, *, by_agent: bool = False) -> None:
+        """The identity step (face, or the agent's check) may run: the card complete, and the way
+        the applicant consented to."""
+        card = self.draft.card
+        if card is not None and card.unread:
+            raise self._reject(Reason("card_field_unread", field=card.unread[0]))
+        if by_agent and not self.face_declined:
+            raise self._reject(Reason("agent_check_not_allowed"))
+        if not by_agent and self.face_declined:
             raise self._reject(Reason("face_declined"))
+
+    def pick_card_field(self, name: str, value: str) -> None:
+        """A logged-in agent picks a card field the capture could not read (the ethnicity) from its
+        list, asking the applicant: never typed, never a field that was read, never the number."""
+        self._expect(Step.LIVENESS)
+        card = self.draft.card
+        assert card is not None  # LIVENESS follows an accepted card
+        if self._agent is None:
+            raise self._reject(Reason("agent_required"))
+        if name not in card.unread or name not in PICK_LISTS or value not in PICK_LISTS[name]:
+            raise self._reject(Reason("not_pickable", field=name))
+        self.draft.card = dataclasses.replace(card, unread=tuple(f for f in card.unread if f != name), **{name: value})
+        self.draft.picked[name] = self._agent.agent_id
+        self._audit.append("card_field_picked", actor=agent_actor(self._agent), session=self.session_id, field=name)
+        self._persist()
 
     @property
     def face_declined(self) -> bool:
@@ -407,16 +445,16 @@ class ApplicationFlow:
         """The no-face path's identity step: the assisting agent confirmed the person against the
         card and signed with their PIN (checked by the caller, `ApplicantSession.confirm_by_agent`)."""
         self._expect(Step.LIVENESS)
-        if self._agent is None or not self.face_declined:
+        if self._agent is None:
             raise self._reject(Reason("agent_check_not_allowed"))
+        self._identity_step_open(by_agent=True)
         self.draft.agent_check = AgentCheck(self._agent.agent_id, self._wall())
         self._audit.append("identity_confirmed_by_agent", actor=agent_actor(self._agent), session=self.session_id)
         self._enter(Step.FORM)
 
     def submit_liveness(self, result: LivenessResult) -> None:
         self._expect(Step.LIVENESS)
-        if self.face_declined:
-            raise self._reject(Reason("face_declined"))
+        self._identity_step_open()
         self.draft.liveness_attempts += 1
         if not (result.passed and result.face_match_passed):
             used_up = self.draft.liveness_attempts >= self.config.identity.max_liveness_attempts
@@ -559,6 +597,7 @@ class ApplicationFlow:
             offer=self.draft.offer,
             attempts_left=attempts_left,
             face_declined=self.face_declined,
+            unread=self.draft.card.unread if self.draft.card else (),
         )
 
 

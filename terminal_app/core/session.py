@@ -270,6 +270,17 @@ class ApplicantSession:
         """One liveness check, both parts on this thread; True once the flow moved on."""
         return self.take_liveness(self.check_face(run))
 
+    def pick_card_field(self, name: str, value: str) -> bool:
+        """The assisting agent picks a card field the capture could not read (False: refused, the
+        reason in the flow's state)."""
+        try:
+            self.flow.pick_card_field(name, value)
+        except StepRejected:
+            return False
+        if self.outcome.card is not None:
+            self.outcome.card = self.flow.draft.card
+        return True
+
     def confirm_by_agent(self, pin: str) -> bool:
         """The no-face path's identity step: the assisting agent, having compared the person with
         the card, signs with their PIN. False (the reason in the flow's state) on a wrong PIN, a

@@ -89,6 +89,11 @@ class SessionDriver:
         """The flow's state, timeouts applied (call it from the UI's clock)."""
         return self.core.call(self.session.flow.state)
 
+    @property
+    def agent(self) -> AgentSession | None:
+        """The agent assisting this session, if one is."""
+        return self.session.agent
+
     def card(self) -> IdCardFields | None:
         """The card the flow accepted, for the applicant to check (None before, or after a retake)."""
         return self.core.call(lambda: self.session.outcome.card)
@@ -113,6 +118,10 @@ class SessionDriver:
     def retake_card(self) -> bool:
         """The card check found a field read wrong: back to the camera (False: not allowed now)."""
         return self.core.call(self.session.retake_card)
+
+    def pick_card_field(self, name: str, value: str) -> bool:
+        """The assisting agent picks an unread card field from its list (False: refused)."""
+        return self.core.call(self.session.pick_card_field, name, value)
 
     def confirm_by_agent(self, pin: str) -> bool:
         """The no-face path: the assisting agent signs for the person (False: the reason is in

@@ -45,6 +45,7 @@ class IdCardFields:
     valid_to: date | str | None = None  # a date, or "长期" for long-term cards
     source: IdSource = IdSource.OCR
     portrait_jpeg: bytes | None = field(default=None, repr=False)
+    unread: tuple[str, ...] = ()  # fields the capture could not read, for an agent to pick from a list
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -206,6 +207,10 @@ class KioskApp(App):
         """A new applicant's session (assisted when `agent` is given). False when a guardrail stops
         the terminal: the reason is shown where the session was asked for."""
         if self.driver is not None:
+            return False
+        if self.guardrail_stop():  # before the camera is told a new person stands there
+            if self.manager.current == "welcome":
+                self.screen.enter(None)  # it shows why
             return False
         self.cameras.new_applicant()
         capture, liveness = self.kiosk.camera_engines(self.cameras, today=self.today)
@@ -404,10 +409,11 @@ class KioskApp(App):
             self.driver.cancel()
             self.follow()
 
-    def driver_call(self, name: str, *args) -> None:
+    def driver_call(self, name: str, *args, then: Callable[[object], None] | None = None) -> None:
         """A screen's touch, forwarded to the session driver off this thread (a step's change is
         written to the vault before it returns): the screens then follow the flow's state, and a
-        refusal, or a touch the flow had moved on from (a timeout), refreshes the screen shown."""
+        refusal, or a touch the flow had moved on from (a timeout), refreshes the screen shown;
+        `then(result)` runs after, on this thread, if the session is still the same."""
         driver = self.driver
         if driver is None:
             return
@@ -418,6 +424,8 @@ class KioskApp(App):
             state = self.follow()
             if state is not None and result in (False, None) and self.manager.current != "ended":
                 self.screen.refresh(state)
+            if then is not None:
+                then(result)
 
         def call() -> None:
             try:

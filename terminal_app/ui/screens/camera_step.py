@@ -11,7 +11,7 @@ from terminal_app.core.events import CameraFrame, Instruction
 from terminal_app.core.flow import FlowState
 from terminal_app.core.reasons import Reason
 from terminal_app.ui.screens.base import KioskScreen
-from terminal_app.ui.widgets import BLUE, RED, BigButton, CameraView, Panel, Words
+from terminal_app.ui.widgets import BLUE, GREY, RED, BigButton, CameraView, Panel, Words
 
 
 class CameraStepScreen(KioskScreen):
@@ -26,9 +26,12 @@ class CameraStepScreen(KioskScreen):
         self.error = Words("", size=24, color=RED, size_hint_y=0.15)
         self.again = BigButton(self.t("try_again"), f"{self.name}-try-again", on_press=self._again, size=30,
                                size_hint_y=0.13, disabled=True, opacity=0)  # fmt: skip
+        # for a person who missed it, or an agent stepping in: the instruction shown and said again
+        self.repeat = BigButton(self.t("repeat"), f"{self.name}-repeat", on_press=self._repeat, size=22,
+                                color=GREY, size_hint=(0.6, 0.09), pos_hint={"center_x": 0.5})  # fmt: skip
         for widget in (Words(self.t(title_key), size=34, bold=True, size_hint_y=0.12),
-                       Words(self.t(hint_key), size=22, size_hint_y=0.1), *own, self.instruction, self.error,
-                       self.again):  # fmt: skip
+                       Words(self.t(hint_key), size=22, size_hint_y=0.1), *own, self.instruction, self.repeat,
+                       self.error, self.again):  # fmt: skip
             side.add_widget(widget)
         body.add_widget(self.camera)
         body.add_widget(side)
@@ -55,6 +58,9 @@ class CameraStepScreen(KioskScreen):
 
     def _why(self, error: Reason) -> list[str]:
         return [error.text(self.app.language)]
+
+    def _repeat(self) -> None:
+        self.app.say(self.instruction.text or self.t(self.spoken_key))
 
     def _again(self) -> None:
         self._reset()
