@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -90,3 +91,10 @@ def ed25519_public(text: str) -> ed25519.Ed25519PublicKey:
 
 def x25519_public(text: str) -> x25519.X25519PublicKey:
     return x25519.X25519PublicKey.from_public_bytes(_raw32(text, "X25519 public key"))
+
+
+def key_id(key: ed25519.Ed25519PublicKey | x25519.X25519PublicKey) -> str:
+    """A public key's short name for people (screens, status): the first 16 hex digits of the
+    SHA-256 of its raw bytes."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]

@@ -54,12 +54,13 @@ class Update:
     def addressed_to(self, terminal_id: str, county: str) -> bool:
         return "*" in self.audience or terminal_id in self.audience or county in self.audience
 
-    def verify(self, central_keys: list[ed25519.Ed25519PublicKey]) -> None:
+    def verify(self, central_keys: list[ed25519.Ed25519PublicKey]) -> ed25519.Ed25519PublicKey:
+        """The central key that signed it (WireError bad_signature if none of `central_keys` did)."""
         signed = UPDATE_CONTEXT + jcs(self.manifest)
         for key in central_keys:
             try:
                 key.verify(self.signature, signed)
-                return
+                return key
             except InvalidSignature:
                 continue
         raise WireError("bad_signature", f"the {self.kind} update is not signed by a central key this terminal trusts")

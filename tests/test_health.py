@@ -273,3 +273,13 @@ def test_retention_purges_orphaned_drafts_and_old_receipts_and_counts_them(kiosk
     assert vault.draft_ids() == ["live"] and kiosk.outbox.delivered_ids() == ["e-2"]
     record = kiosk.audit.records()[-1]
     assert record["event"] == "retention" and json.loads(record["details"]) == {"drafts": 1, "receipts": 1}
+
+
+def test_each_update_in_force_names_the_central_key_that_signed_it(kiosk, central):
+    from sync.keys import key_id
+
+    kiosk.apply_update(build_update("blocklist", 1, make_blocklist_files([], []), central.signing), source="usb")
+    status = kiosk.updates.status()
+    signer = key_id(central.signing.public_key())
+    assert status["blocklist"]["signed_by"] == signer and len(signer) == 16
+    assert status["roster"]["signed_by"] is None  # none in force

@@ -9,6 +9,7 @@ plugin in the entry point group `county_terminal.cameras`, so a terminal install
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol
@@ -98,8 +99,14 @@ class TerminalCamera:
         self._source.close()
 
     def camera_state(self) -> CameraState:
-        """For the terminal's health: whether the camera is there now."""
-        return CameraState(found=self._source.status.code not in ("camera_missing", "camera_lost"))
+        """For the terminal's health: whether the camera is there now, its frame rate and how long
+        ago its last frame came (None while no step has read it)."""
+        source = self._source
+        found = source.status.code not in ("camera_missing", "camera_lost")
+        last = getattr(source, "last_frame_at", None)
+        age = None if last is None else round(time.monotonic() - last, 1)
+        rate = getattr(source, "frame_rate", None)
+        return CameraState(found=found, fps=None if rate is None else round(rate, 1), last_frame_age_s=age)
 
 
 class CardTries:

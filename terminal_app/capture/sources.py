@@ -87,6 +87,8 @@ class CameraSource:
         self._index = 0
         self.reconnects = 0
         self.status = CAMERA_MISSING
+        self.last_frame_at: float | None = None  # on `clock`
+        self.frame_rate: float | None = None  # the frames a second read lately (the terminal's health)
         self._open()
 
     @property
@@ -128,7 +130,12 @@ class CameraSource:
             self._drop()
             self._last_attempt = self._clock()
             return None
-        frame = Frame(image, self._index, (self._clock() - self._started) * 1000)
+        now = self._clock()
+        if self.last_frame_at is not None and now > self.last_frame_at:  # frames a second, smoothed
+            rate = 1.0 / (now - self.last_frame_at)
+            self.frame_rate = rate if self.frame_rate is None else 0.9 * self.frame_rate + 0.1 * rate
+        self.last_frame_at = now
+        frame = Frame(image, self._index, (now - self._started) * 1000)
         self._index += 1
         return frame
 

@@ -24,6 +24,7 @@ RELEASED = date(2026, 12, 1)
 DAY_S = 86_400.0
 CLOCK_BACK_TOLERANCE_S = DAY_S  # records from further in the future than this: the clock went back
 MIB = 1 << 20
+MIN_CAMERA_FPS = 8.0  # slower than this, the preview stutters and the face challenges are missed
 
 
 class State(StrEnum):
@@ -239,6 +240,8 @@ def check_camera(r: Readings) -> Check:
     facts = {"found": camera.found, "fps": camera.fps, "last_frame_age_s": camera.last_frame_age_s}
     if not camera.found:
         return Check("camera", State.ATTENTION, Reason("camera_not_found"), facts)
+    if camera.fps is not None and camera.fps < MIN_CAMERA_FPS:
+        return Check("camera", State.ATTENTION, Reason("camera_slow", fps=camera.fps), facts)
     return Check("camera", State.OK, Reason("camera_ok"), facts)
 
 

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from kiosk_config.updates import READERS, ContentError
 from sync.envelope import WireError
 from sync.files import write_atomically
+from sync.keys import key_id
 from sync.update import Update, parse_update
 from terminal_app.core.audit import AuditLog
 from terminal_app.core.outbox import iso_utc
@@ -114,12 +115,17 @@ class UpdateStore:
                 "issued_at": held.issued_at,
                 "applied_at": iso_utc(held.applied_at),
                 "source": held.source,
+                "signed_by": self._signed_by(kind),
                 "previous_version": held.previous_version,
                 "refused": None
                 if held.refused_version is None
                 else {"version": held.refused_version, "code": held.refused_code},
             }
         return out
+
+    def _signed_by(self, kind: str) -> str | None:
+        row = self._vault.db.execute("SELECT signed_by FROM updates WHERE kind = ?", [kind]).fetchone()
+        return row[0] if row else None
 
     def _path(self, kind: str, version: int) -> Path:
         return self.directory / f"{kind}-{version:010d}.update"
@@ -138,14 +144,15 @@ class UpdateStore:
         if (update.version, update.sha256) == (held.version, held.sha256):  # the very bytes in force
             return {**update.describe(), "outcome": "unchanged"}
         try:
-            self._check(update, held)
+            signer = self._check(update, held)
             content = self._handlers[update.kind].prepare(READERS[update.kind](update.files))
         except ContentError as error:
             self._refuse(update, WireError("invalid_content", str(error)), source)
         except WireError as error:
             self._refuse(update, error, source)
         write_atomically(self._path(update.kind, update.version), [raw], mode=0o600)
-        self._commit(update, content, source, held, previous=(held.version, held.sha256), floor=held.floor)
+        self._commit(update, content, source, held, previous=(held.version, held.sha256), floor=held.floor,
+                     signed_by=key_id(signer))  # fmt: skip
         self._audit.append("update_applied", kind=update.kind, version=update.version, source=source)
         self._handlers[update.kind].activate(content)
         if update.kind == "config":  # it may trust other central keys: bytes refused for their signature may pass now
@@ -157,10 +164,11 @@ class UpdateStore:
         self._prune(update.kind)
         return {**update.describe(), "outcome": "applied"}
 
-    def _check(self, update: Update, held: Installed) -> None:
+    def _check(self, update: Update, held: Installed) -> ed25519.Ed25519PublicKey:
+        """The checks before an update's content is read; the central key that signed it."""
         if update.kind not in self._handlers:
             raise WireError("unknown_kind", f"this terminal does not take {update.kind} updates")
-        update.verify(self._trusted_keys())
+        signer = update.verify(self._trusted_keys())
         if not update.addressed_to(self._terminal_id, self._county):
             raise WireError("not_addressed", f"the update is for {', '.join(update.audience)}, not this terminal")
         if held.version < update.version <= held.floor:
@@ -175,6 +183,7 @@ class UpdateStore:
             raise WireError(
                 "stale_version", f"{update.kind} version {update.version} is older than {held.high_water}, held before"
             )
+        return signer
 
     def _commit(
         self,
@@ -185,8 +194,9 @@ class UpdateStore:
         *,
         previous: tuple[int, str | None],
         floor: int,
+        signed_by: str | None = None,
     ) -> None:
-        """Record `update` in force in place of `held`."""
+        """Record `update` in force in place of `held` (`signed_by`: the signing key's id)."""
         row = {
             "kind": update.kind,
             "version": update.version,
@@ -201,6 +211,7 @@ class UpdateStore:
             "refused_code": None,
             "refused_sha256": None,
             "high_water": max(held.high_water, update.version),
+            "signed_by": signed_by,
         }
         with self._vault.transaction() as db:
             self._handlers[update.kind].commit(db, content)
@@ -280,7 +291,11 @@ class UpdateStore:
         if found is None:
             raise WireError("no_previous", f"{kind} version {held.previous_version} is damaged or gone")
         update, content = found
-        self._commit(update, content, "rollback", held, previous=(0, None), floor=held.version)
+        try:
+            signer: str | None = key_id(update.verify(self._trusted_keys()))
+        except WireError:  # signed by a key no longer trusted: it was, when it was applied
+            signer = None
+        self._commit(update, content, "rollback", held, previous=(0, None), floor=held.version, signed_by=signer)
         self._audit.append("update_rolled_back", kind=kind, version=update.version, from_version=held.version)
         self._handlers[kind].activate(content)
         self._prune(kind)

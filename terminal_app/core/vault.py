@@ -128,6 +128,11 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sync_state ADD COLUMN central_skew_at REAL")
 
 
+def _migration_7(db: sqlite_utils.Database) -> None:
+    """Which central key signed each update in force (its key id), for the agent's console."""
+    db.execute("ALTER TABLE updates ADD COLUMN signed_by TEXT")
+
+
 # Append only: a released migration is never edited, a change is a new function.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
@@ -136,6 +141,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

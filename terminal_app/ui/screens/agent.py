@@ -182,9 +182,10 @@ class AgentConsoleScreen(KioskScreen):
         problem = sync_problem(outbox["last_error"]["code"]) if outbox["last_error"] else None
         if problem is not None and outbox["consecutive_failures"]:
             self.outbox.text += "\n" + self.t("last_error", what=problem.text(language))
+        signers = sorted({u["signed_by"] for u in updates.values() if u.get("signed_by")})
         self.updates.text = self.t("updates_line", config=updates["config"]["version"],
                                    roster=updates["roster"]["version"], blocklist=updates["blocklist"]["version"],
-                                   model=model)  # fmt: skip
+                                   model=model, signers=", ".join(signers) or self.t("none_waiting"))  # fmt: skip
         self.today.clear_widgets()
         if not rows:
             self.today.add_widget(Words(self.t("today_none"), size=18, color=GREY, halign="left"))
