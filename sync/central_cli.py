@@ -62,6 +62,11 @@ def keygen(directory: Path) -> None:
     is_flag=True,
     help="Also enrol terminals that send the code in clear (wire version 1), while they are updated.",
 )
+@click.option(
+    "--accept-v1-requests",
+    is_flag=True,
+    help="Also take signed update requests without a nonce (wire version 1), while terminals are updated.",
+)
 @click.option("--docs", is_flag=True, help="Serve the interactive /docs and /redoc pages (development only).")
 @click.option("--max-connections", default=512, show_default=True, type=click.IntRange(4, 100_000),
               help="Connections and requests at once, per worker; more are answered 503.")  # fmt: skip
@@ -74,6 +79,7 @@ def serve(
     port: int,
     workers: int,
     accept_v1_enrollment: bool,
+    accept_v1_requests: bool,
     docs: bool,
     max_connections: int,
     body_stall: float,
@@ -82,7 +88,14 @@ def serve(
     signing key only: the opening key stays with the back office."""
     import uvicorn
 
-    from sync.central.app import ACCEPT_V1_ENROLLMENT_ENV, BODY_STALL_ENV, DB_ENV, DOCS_ENV, SIGNING_KEY_ENV
+    from sync.central.app import (
+        ACCEPT_V1_ENROLLMENT_ENV,
+        ACCEPT_V1_REQUESTS_ENV,
+        BODY_STALL_ENV,
+        DB_ENV,
+        DOCS_ENV,
+        SIGNING_KEY_ENV,
+    )
 
     try:
         load_private_key(signing_key, ed25519.Ed25519PrivateKey)
@@ -91,6 +104,7 @@ def serve(
         _fail(str(error))
     os.environ[DB_ENV], os.environ[SIGNING_KEY_ENV] = db, str(signing_key)
     os.environ[ACCEPT_V1_ENROLLMENT_ENV] = "1" if accept_v1_enrollment else "0"
+    os.environ[ACCEPT_V1_REQUESTS_ENV] = "1" if accept_v1_requests else "0"
     os.environ[DOCS_ENV] = "1" if docs else "0"
     os.environ[BODY_STALL_ENV] = str(body_stall)
     uvicorn.run(

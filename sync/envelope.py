@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ SIGN_CONTEXT = b"county-terminal/envelope/v1/sign\x00"
 RECEIPT_CONTEXT = b"county-terminal/receipt/v1\x00"
 ENROLL_CONTEXT = b"county-terminal/enroll/v1\x00"
 REQUEST_CONTEXT = b"county-terminal/request/v1\x00"
+REQUEST_CONTEXT_V2 = b"county-terminal/request/v2\x00"
+NONCE_PATTERN = r"[A-Za-z0-9_-]{22,64}"
 MAX_CLOCK_SKEW_S = 300
 META_KEYS = ("county", "created_at", "envelope_id", "schema", "seq", "terminal_id")
 _PATTERNS = {
@@ -252,6 +255,16 @@ def enrollment_answer_bytes(terminal_id: str, county: str, status: str, enrolled
     return ENROLL_CONTEXT + jcs(body)
 
 
-def terminal_request_bytes(method: str, path: str, terminal_id: str, timestamp: int) -> bytes:
-    """What a terminal signs to fetch its updates: the request line and the time (unix seconds)."""
-    return REQUEST_CONTEXT + jcs({"method": method, "path": path, "terminal_id": terminal_id, "time": timestamp})
+def terminal_request_bytes(method: str, path: str, terminal_id: str, timestamp: int, nonce: str | None = None) -> bytes:
+    """What a terminal signs to fetch its updates: the request line, the time (unix seconds) and,
+    from wire version 2, a nonce the service remembers for the time window, so that a request
+    seen on the way cannot be sent again while its time is still accepted."""
+    body = {"method": method, "path": path, "terminal_id": terminal_id, "time": timestamp}
+    if nonce is None:
+        return REQUEST_CONTEXT + jcs(body)
+    return REQUEST_CONTEXT_V2 + jcs({**body, "nonce": nonce})
+
+
+def new_nonce() -> str:
+    """128 random bits, base64url without padding (22 characters)."""
+    return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()

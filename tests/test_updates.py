@@ -15,10 +15,11 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
 from sync.central.blocklist import make_blocklist_files
+from sync.central.errors import CentralError
 from sync.central.store import CentralStore
 from sync.central.terminals import TerminalRegistry
 from sync.central.updates import UpdateService
-from sync.envelope import WireError, open_sealed, parse, terminal_request_bytes
+from sync.envelope import WireError, new_nonce, open_sealed, parse, terminal_request_bytes
 from sync.keys import public_b64
 from sync.update import MAGIC, build_update, parse_update
 from terminal_app.core.agents import hash_pin
@@ -340,10 +341,12 @@ def test_updates_are_served_only_to_enrolled_terminals_that_sign_the_request(
     url = f"{central_server.url}/v1/updates"
     assert requests.get(url, timeout=5).json()["error"]["code"] == "malformed"  # no signature headers
 
-    def headers(key, path="/v1/updates", terminal="T-422801-0001", stamp=None):
+    def headers(key, path="/v1/updates", terminal="T-422801-0001", stamp=None, nonce="fresh"):
         stamp = stamp or int(time.time())
-        sig = key.sign(terminal_request_bytes("GET", path, terminal, stamp))
-        return {"X-Terminal-Id": terminal, "X-Terminal-Time": str(stamp), "X-Terminal-Signature": base64.b64encode(sig)}
+        nonce = new_nonce() if nonce == "fresh" else nonce
+        sig = key.sign(terminal_request_bytes("GET", path, terminal, stamp, nonce))
+        signed = {"X-Terminal-Id": terminal, "X-Terminal-Time": str(stamp), "X-Terminal-Signature": b64(sig)}
+        return signed | ({"X-Terminal-Nonce": nonce} if nonce else {})
 
     good = requests.get(url, headers=headers(kiosk.outbox.signing_key), timeout=5)
     assert good.status_code == 200 and good.json() == {"updates": []}  # the roster is for another county
@@ -357,8 +360,14 @@ def test_updates_are_served_only_to_enrolled_terminals_that_sign_the_request(
     pending = requests.get(url, headers=headers(kiosk.outbox.signing_key, terminal="T-422801-0098"), timeout=5)
     answers = {(r.status_code, r.text) for r in (forged, unknown, pending)}
     assert len(answers) == 1 and next(iter(answers))[0] == 401 and forged.json()["error"]["code"] == "unauthenticated"
-    replayed = requests.get(url, headers=headers(kiosk.outbox.signing_key, stamp=1_700_000_000), timeout=5)
-    assert (replayed.status_code, replayed.json()["error"]["code"]) == (401, "clock_skew")
+    stale = requests.get(url, headers=headers(kiosk.outbox.signing_key, stamp=1_700_000_000), timeout=5)
+    assert (stale.status_code, stale.json()["error"]["code"]) == (401, "clock_skew")
+    captured = headers(kiosk.outbox.signing_key)  # seen on the way, sent again within its time window
+    assert requests.get(url, headers=captured, timeout=5).status_code == 200
+    replayed = requests.get(url, headers=captured, timeout=5)
+    assert (replayed.status_code, replayed.json()["error"]["code"]) == (401, "replayed")
+    v1 = requests.get(url, headers=headers(kiosk.outbox.signing_key, nonce=None), timeout=5)  # no nonce
+    assert (v1.status_code, v1.json()["error"]["code"]) == (401, "nonce_required")
     TerminalRegistry(CentralStore(central_db)).revoke("T-422801-0001")
     revoked = requests.get(url, headers=headers(kiosk.outbox.signing_key), timeout=5)  # it signs: it may know
     assert (revoked.status_code, revoked.json()["error"]["code"]) == (403, "terminal_revoked")
@@ -441,3 +450,35 @@ def test_bytes_refused_for_their_signature_are_wanted_again_once_a_config_update
     kiosk.apply_update(signed(central, "config", 1, {"config.toml": both}), source="http")
     assert kiosk.updates.wants("roster", 1, digest)
     assert kiosk.apply_update(early, source="http")["outcome"] == "applied"
+
+
+def test_a_service_started_to_accept_v1_takes_requests_without_a_nonce_and_still_refuses_replays(tmp_path):
+    store = CentralStore(str(tmp_path / "central.sqlite"))
+    registry = TerminalRegistry(store)
+    key = ed25519.Ed25519PrivateKey.generate()
+    terminal, path = "T-422801-0001", "/v1/updates"
+    with store.begin() as conn:
+        store.add_pending_terminal(conn, terminal, "422801")
+        store.activate_terminal(conn, terminal, public_b64(key), "2026-12-01T00:00:00Z")
+    now = int(time.time())
+
+    def check(nonce, at=now):
+        signature = b64(key.sign(terminal_request_bytes("GET", path, terminal, at, nonce)))
+        return registry.authenticate(terminal, str(at), signature, "GET", path, nonce=nonce, now=at)
+
+    with pytest.raises(CentralError) as refused:
+        check(None)
+    assert refused.value.code == "nonce_required"
+    registry.accept_v1_requests = True
+    assert check(None).terminal_id == terminal
+    nonce = new_nonce()
+    check(nonce)
+    with pytest.raises(CentralError) as replayed:
+        check(nonce)
+    assert replayed.value.code == "replayed"
+    assert check(nonce, now + 2 * 300 + 1)  # forgotten once its request's time could not be accepted anyway
+    store.close()
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()

@@ -24,6 +24,7 @@ from sync.keys import load_private_key
 DB_ENV = "KIOSK_CENTRAL_DB"
 SIGNING_KEY_ENV = "KIOSK_CENTRAL_SIGNING_KEY"
 ACCEPT_V1_ENROLLMENT_ENV = "KIOSK_CENTRAL_ACCEPT_V1_ENROLLMENT"  # "1": terminals not yet updated may enrol with v1
+ACCEPT_V1_REQUESTS_ENV = "KIOSK_CENTRAL_ACCEPT_V1_REQUESTS"  # "1": signed requests without a nonce are taken
 DOCS_ENV = "KIOSK_CENTRAL_DOCS"  # "1": serve /docs and /redoc (development)
 BODY_STALL_ENV = "KIOSK_CENTRAL_BODY_STALL_S"  # seconds a request body may send nothing (default 10)
 HTTP_CODES = {400: "malformed", 404: "not_found", 405: "method_not_allowed"}
@@ -34,6 +35,7 @@ def create_app(
     signing_key: ed25519.Ed25519PrivateKey,
     *,
     accept_v1_enrollment: bool = False,
+    accept_v1_requests: bool = False,
     docs: bool = False,
     body_stall_s: float = 10.0,
 ) -> FastAPI:
@@ -41,6 +43,7 @@ def create_app(
     OpenAPI document itself is always at /openapi.json)."""
     ingest = IngestService(store, signing_key)
     ingest.terminals.accept_v1_enrollment = accept_v1_enrollment
+    ingest.terminals.accept_v1_requests = accept_v1_requests
     app = FastAPI(
         title="County terminal central sync service",
         version=str(WIRE_VERSION),
@@ -84,8 +87,14 @@ def app_from_env() -> FastAPI:
     key = load_private_key(Path(os.environ[SIGNING_KEY_ENV]), ed25519.Ed25519PrivateKey)
     assert isinstance(key, ed25519.Ed25519PrivateKey)
     accept_v1 = os.environ.get(ACCEPT_V1_ENROLLMENT_ENV) == "1"
+    accept_v1_requests = os.environ.get(ACCEPT_V1_REQUESTS_ENV) == "1"
     docs = os.environ.get(DOCS_ENV) == "1"
     stall = float(os.environ.get(BODY_STALL_ENV) or 10.0)
     return create_app(
-        CentralStore(os.environ[DB_ENV]), key, accept_v1_enrollment=accept_v1, docs=docs, body_stall_s=stall
+        CentralStore(os.environ[DB_ENV]),
+        key,
+        accept_v1_enrollment=accept_v1,
+        accept_v1_requests=accept_v1_requests,
+        docs=docs,
+        body_stall_s=stall,
     )

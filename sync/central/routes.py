@@ -41,6 +41,10 @@ ERRORS = {status: {"model": ErrorBody} for status in (400, 403, 404, 409, 413, 4
 AUTH_ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 404)}
 TerminalId = Annotated[str, Header(alias="X-Terminal-Id", max_length=16, description="T-<county>-<serial>")]
 TerminalTime = Annotated[str, Header(alias="X-Terminal-Time", max_length=12, description="unix seconds")]
+TerminalNonce = Annotated[
+    str | None,
+    Header(alias="X-Terminal-Nonce", max_length=64, description="base64url random, new for each request (v2)"),
+]
 TerminalSignature = Annotated[
     str,
     Header(
@@ -95,10 +99,13 @@ async def authenticated_terminal(
     terminal_id: TerminalId,
     timestamp: TerminalTime,
     signature: TerminalSignature,
+    nonce: TerminalNonce = None,
 ) -> Terminal:
-    """The enrolled, active terminal that signed this request (its method, path and time)."""
+    """The enrolled, active terminal that signed this request (its method, path, time and nonce)."""
     return await run_in_threadpool(
-        services.terminals.authenticate, terminal_id, timestamp, signature, request.method, request.url.path
+        lambda: services.terminals.authenticate(
+            terminal_id, timestamp, signature, request.method, request.url.path, nonce=nonce
+        )
     )
 
 

@@ -72,6 +72,14 @@ refused_envelopes = sa.Table(  # stored, signed, opened by the back office: and 
     sa.Column("refused_at", sa.String(32), nullable=False),
 )
 
+request_nonces = sa.Table(  # the nonces of signed requests seen within the time window: a replay is refused
+    "request_nonces",
+    metadata,
+    sa.Column("terminal_id", sa.String(16), primary_key=True),
+    sa.Column("nonce", sa.String(64), primary_key=True),
+    sa.Column("seen_at", sa.BigInteger, nullable=False),  # unix seconds
+)
+
 updates = sa.Table(
     "updates",
     metadata,
@@ -223,6 +231,22 @@ class CentralStore:
         )
 
     # --- enrollment codes (stored only as their SHA-256) -----------------------------------------
+
+    def remember_nonce(self, terminal_id: str, nonce: str, now: int, keep_s: int) -> bool:
+        """Record a signed request's nonce; False if this terminal used it before (a replay).
+        Nonces older than `keep_s` are forgotten: their requests' time is refused anyway."""
+        with self.begin() as conn:
+            conn.execute(
+                request_nonces.delete().where(
+                    request_nonces.c.terminal_id == terminal_id, request_nonces.c.seen_at < now - keep_s
+                )
+            )
+            try:
+                with conn.begin_nested():
+                    conn.execute(request_nonces.insert().values(terminal_id=terminal_id, nonce=nonce, seen_at=now))
+            except sa.exc.IntegrityError:
+                return False
+        return True
 
     def add_enrollment_code(self, conn: Connection, code_sha256: str, terminal_id: str, expires_at: str) -> None:
         conn.execute(

@@ -19,7 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sync import enrollment
 from sync.central.errors import CentralError
 from sync.central.store import CentralStore, Terminal, now_iso
-from sync.envelope import MAX_CLOCK_SKEW_S, enrollment_answer_bytes, enrollment_request_bytes, terminal_request_bytes
+from sync.envelope import (
+    MAX_CLOCK_SKEW_S,
+    NONCE_PATTERN,
+    enrollment_answer_bytes,
+    enrollment_request_bytes,
+    terminal_request_bytes,
+)
 from sync.keys import KeyFileError, ed25519_public
 
 TERMINAL_ID = re.compile(r"T-([0-9]{6})-[0-9]{4}")
@@ -56,6 +62,7 @@ class TerminalRegistry:
         self.store = store
         self.signing_key = signing_key
         self.accept_v1_enrollment = accept_v1_enrollment  # terminals not yet updated: off unless configured
+        self.accept_v1_requests = False  # signed requests without a nonce (wire version 1): off unless configured
         self._keys: dict[str, ed25519.Ed25519PublicKey] = {}
 
     def enrolled_key(self, terminal_id: str) -> tuple[Terminal | None, ed25519.Ed25519PublicKey | None]:
@@ -208,15 +215,27 @@ class TerminalRegistry:
     # --- signed requests ------------------------------------------------------------------------
 
     def authenticate(
-        self, terminal_id: str, timestamp: str, signature: str, method: str, path: str, *, now: float | None = None
+        self,
+        terminal_id: str,
+        timestamp: str,
+        signature: str,
+        method: str,
+        path: str,
+        *,
+        nonce: str | None = None,
+        now: float | None = None,
     ) -> Terminal:
-        """The enrolled, active terminal that signed this request (method, path, time), or a
-        CentralError. The signature is checked first, and every caller who cannot sign as an
+        """The enrolled, active terminal that signed this request (method, path, time, nonce), or
+        a CentralError. The signature is checked first, and every caller who cannot sign as an
         enrolled terminal (an unknown id, one not yet enrolled, a wrong key) gets the same answer,
         so nobody learns which terminals exist or their state; a terminal that signs learns it is
-        revoked. The time must be within MAX_CLOCK_SKEW_S of ours, so a captured request cannot
-        be replayed later; `clock_skew` tells the terminal to retry on our clock."""
+        revoked. The time must be within MAX_CLOCK_SKEW_S of ours (`clock_skew` tells the
+        terminal to retry on our clock), and the nonce new for this terminal in that window
+        (`replayed`): a request seen on the way cannot be sent again. A request without a nonce
+        (wire version 1) only where the service was started to accept it."""
         if not TERMINAL_ID.fullmatch(terminal_id) or not re.fullmatch(r"[0-9]{1,12}", timestamp):
+            raise UNAUTHENTICATED
+        if nonce is not None and not re.fullmatch(NONCE_PATTERN, nonce):
             raise UNAUTHENTICATED
         terminal = self.store.terminal(terminal_id)
         if terminal is None or terminal.public_key is None:
@@ -225,13 +244,18 @@ class TerminalRegistry:
         try:
             key.verify(
                 base64.b64decode(signature, validate=True),
-                terminal_request_bytes(method, path, terminal_id, int(timestamp)),
+                terminal_request_bytes(method, path, terminal_id, int(timestamp), nonce),
             )
         except (InvalidSignature, ValueError):
             raise UNAUTHENTICATED from None
         if (refused := refusal(terminal_id, terminal)) is not None:
             raise refused
-        skew = int(timestamp) - (time.time() if now is None else now)
+        if nonce is None and not self.accept_v1_requests:
+            raise CentralError("nonce_required", "signed requests carry X-Terminal-Nonce (wire version 2)", 401)
+        seconds = time.time() if now is None else now
+        skew = int(timestamp) - seconds
         if abs(skew) > MAX_CLOCK_SKEW_S:
             raise CentralError("clock_skew", f"the terminal clock is {skew:+.0f} s off; use the Date header", 401)
+        if nonce is not None and not self.store.remember_nonce(terminal_id, nonce, int(seconds), 2 * MAX_CLOCK_SKEW_S):
+            raise CentralError("replayed", "this signed request was received before", 401)
         return terminal

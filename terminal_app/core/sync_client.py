@@ -28,6 +28,7 @@ from sync import enrollment
 from sync.envelope import (
     Receipt,
     WireError,
+    new_nonce,
     parse,
     terminal_request_bytes,
     verify,
@@ -254,11 +255,12 @@ class SyncClient:
         """GET signed with the terminal key; one retry on the central clock if ours is off."""
         terminal_id = self.outbox.sealer.terminal_id
         for attempt in range(2):
-            stamp = int(time.time() + self._clock_offset)
-            signature = self.outbox.signing_key.sign(terminal_request_bytes("GET", path, terminal_id, stamp))
+            stamp, nonce = int(time.time() + self._clock_offset), new_nonce()  # a new nonce each try
+            signature = self.outbox.signing_key.sign(terminal_request_bytes("GET", path, terminal_id, stamp, nonce))
             headers = {
                 "X-Terminal-Id": terminal_id,
                 "X-Terminal-Time": str(stamp),
+                "X-Terminal-Nonce": nonce,
                 "X-Terminal-Signature": base64.b64encode(signature).decode(),
             }
             response = _request(self.session, "GET", self.server, path, self.timeout, headers=headers, stream=True)
