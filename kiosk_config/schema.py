@@ -59,12 +59,42 @@ class Terminal(_Strict):
         return self
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "[::1]", "localhost")
+
+
+def _certificates(value: str) -> str:
+    """PEM certificates (the central service's, or the CA that issued it), each one parsed."""
+    if not value:
+        return value
+    from cryptography import x509
+
+    try:
+        found = x509.load_pem_x509_certificates(value.encode())
+    except ValueError as error:
+        raise ValueError(f"not PEM X.509 certificates: {error}") from None
+    if not found:
+        raise ValueError("no certificate in it")
+    return value
+
+
 class Central(_Strict):
-    url: HttpUrl
+    url: HttpUrl = Field(description="https:// with tls_certificates pinned; http:// only on loopback (development)")
     hpke_public_key: PublicKey = Field(description="X25519 key that applications are sealed to")
     signing_public_keys: list[PublicKey] = Field(
         min_length=1, description="Ed25519 keys that sign receipts and bundles (more than one during rotation)"
     )
+    tls_certificates: Annotated[str, AfterValidator(_certificates)] = Field(
+        default="",
+        description="PEM: the only certificates (the service's own, or its CA) a terminal trusts for https",
+    )
+
+    @model_validator(mode="after")
+    def _transport(self) -> Central:
+        if self.url.scheme == "https" and not self.tls_certificates:
+            raise ValueError("an https url needs tls_certificates: the terminal trusts only the pinned ones")
+        if self.url.scheme == "http" and self.url.host not in LOOPBACK_HOSTS:
+            raise ValueError(f"plain http only to this machine (loopback), not {self.url.host}: use https")
+        return self
 
 
 def _camera_device(value: int | str) -> int | str:

@@ -67,6 +67,10 @@ def keygen(directory: Path) -> None:
     is_flag=True,
     help="Also take signed update requests without a nonce (wire version 1), while terminals are updated.",
 )
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Serve HTTPS with this PEM certificate (chain); terminals pin it or its CA.")  # fmt: skip
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The certificate's PEM private key (0600).")  # fmt: skip
 @click.option("--docs", is_flag=True, help="Serve the interactive /docs and /redoc pages (development only).")
 @click.option("--max-connections", default=512, show_default=True, type=click.IntRange(4, 100_000),
               help="Connections and requests at once, per worker; more are answered 503.")  # fmt: skip
@@ -80,6 +84,8 @@ def serve(
     workers: int,
     accept_v1_enrollment: bool,
     accept_v1_requests: bool,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     docs: bool,
     max_connections: int,
     body_stall: float,
@@ -97,6 +103,10 @@ def serve(
         SIGNING_KEY_ENV,
     )
 
+    if (tls_cert is None) != (tls_key is None):
+        _fail("--tls-cert and --tls-key go together")
+    if tls_cert is None and host not in ("127.0.0.1", "::1", "localhost"):
+        _fail(f"plain HTTP only on loopback, not {host}: give --tls-cert and --tls-key (terminals pin the certificate)")
     try:
         load_private_key(signing_key, ed25519.Ed25519PrivateKey)
         _store(db).close()  # creates the tables once, before the workers start
@@ -117,6 +127,8 @@ def serve(
         limit_concurrency=max_connections,  # beyond it: 503, instead of running out of file descriptors
         timeout_keep_alive=5,  # an idle kept-alive connection is closed after 5 s
         h11_max_incomplete_event_size=16 << 10,  # request line and headers: 16 KiB at most
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
     )
 
 

@@ -34,11 +34,13 @@ class CentralProcess:
         workers: int = 1,
         log: Path | None = None,
         options: tuple[str, ...] = (),
+        tls: tuple[Path, Path] | None = None,
     ):
         self.db, self.signing_key, self.workers, self.log = db, signing_key, workers, log
         self.options = options  # more `kiosk-central serve` options, e.g. --accept-v1-enrollment
+        self.tls = tls  # (certificate, key): HTTPS with that certificate
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self._log_file: IO[bytes] | None = None
 
@@ -57,6 +59,7 @@ class CentralProcess:
             "--workers",
             str(self.workers),
             *self.options,
+            *(("--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])) if self.tls else ()),
         ]
         if self.log is not None:
             self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +71,8 @@ class CentralProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the central service exited: {self._last_words()}")
             try:
-                if requests.get(f"{self.url}/v1/health", timeout=1).ok:
+                verify = str(self.tls[0]) if self.tls else True
+                if requests.get(f"{self.url}/v1/health", timeout=1, verify=verify).ok:
                     return self
             except requests.ConnectionError:
                 time.sleep(0.05)

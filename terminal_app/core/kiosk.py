@@ -17,10 +17,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import requests
+
 from kiosk_config import KioskConfig, load_config
 from kiosk_config.updates import ConfigOverlay, ContentError, Roster
 from ondevice_models.runtime import ModelBundle
 from sync.bundle import read_receipts, write_outbox_bundle
+from sync.files import write_atomically
 from sync.keys import ed25519_public, load_or_create_signing_key, x25519_public
 from terminal_app.core.agents import Agent, AgentDirectory, AgentSession, Role, agent_actor
 from terminal_app.core.audit import AuditLog
@@ -54,7 +57,7 @@ from terminal_app.core.reasons import Reason
 from terminal_app.core.retention import Purged, purge
 from terminal_app.core.scoring import OnDeviceScorer, ScoringRefused, parse_request
 from terminal_app.core.steps import ScoreResult
-from terminal_app.core.sync_client import SyncClient, SyncReport, enroll
+from terminal_app.core.sync_client import PinnedSession, SyncClient, SyncReport, enroll
 from terminal_app.core.updates import Handler, UpdateStore
 from terminal_app.core.vault import Vault
 from terminal_app.core.velocity import VelocityLog
@@ -71,6 +74,7 @@ CONFIG_ENV = "KIOSK_CONFIG"
 SYNC_LOCK_FILE = "sync.lock"
 UPDATE_KINDS = ("config", "roster", "blocklist", "model")  # loaded in this order: config may rotate central keys
 SIGNING_KEY_FILE = "terminal_key.pem"  # the terminal's Ed25519 identity, made on first start
+PINNED_CERTIFICATES_FILE = "central-tls.pem"  # the config's pinned certificates, as requests reads them
 
 
 def default_data_dir() -> Path:
@@ -357,9 +361,22 @@ class Kiosk:
     def central_keys(self) -> list:
         return [ed25519_public(key) for key in self.config.central.signing_public_keys]
 
+    def http_session(self) -> requests.Session:
+        """A session to the central service that trusts only the config's pinned certificates
+        (`[central] tls_certificates`), never the system's store; plain http is for loopback only
+        (the config refuses it elsewhere)."""
+        pinned = self.config.central.tls_certificates
+        if not pinned:
+            return requests.Session()
+        path = self.vault.data_dir / PINNED_CERTIFICATES_FILE
+        if not path.exists() or path.read_text("utf-8") != pinned:
+            write_atomically(path, [pinned.encode()], mode=0o600)
+        return PinnedSession(path)
+
     def sync_client(self, server: str | None = None, **options) -> SyncClient:
         """The client that drains this terminal's outbox to `server` (default: the config's URL)."""
         url = server or str(self.config.central.url)
+        options.setdefault("session", self.http_session())
         return SyncClient(
             self.outbox,
             url,
@@ -385,7 +402,8 @@ class Kiosk:
     def enroll(self, code: str, server: str | None = None) -> dict:
         """Register this terminal's key with the central service, using a one-time code."""
         url = server or str(self.config.central.url)
-        answer = enroll(url, code, self.config.terminal.id, self.outbox.signing_key, self.central_keys())
+        answer = enroll(url, code, self.config.terminal.id, self.outbox.signing_key, self.central_keys(),
+                        session=self.http_session())  # fmt: skip
         self.outbox.record_enrollment(url)
         self.audit.append("enrolled", terminal=self.config.terminal.id)
         return answer

@@ -302,12 +302,28 @@ class SyncClient:
             stop.wait(interval if report.ok else backoff_delay(failures, rng))
 
 
+class PinnedSession(requests.Session):
+    """A session that trusts only `certificates` (a PEM file): requests would otherwise let the
+    environment's CA bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) replace what the session trusts."""
+
+    def __init__(self, certificates: Path):
+        super().__init__()
+        self.verify = str(certificates)
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        settings["verify"] = self.verify
+        return settings
+
+
 def _request(session: requests.Session, method: str, server: str, path: str, timeout: tuple[float, float], **kwargs):
     """One HTTP request, with every transport failure turned into a WireError with its code."""
     try:
         return session.request(method, f"{server.rstrip('/')}{path}", timeout=timeout, **kwargs)
     except requests.Timeout:
         raise WireError("timeout", f"no answer from {server} within {timeout[1]:.0f} s") from None
+    except requests.exceptions.SSLError:  # not the pinned certificate, or not TLS: nothing is sent
+        raise WireError("tls_untrusted", f"{server} did not prove it holds the pinned certificate") from None
     except requests.ConnectionError as error:
         raise WireError("unreachable", f"cannot reach {server}: {type(error).__name__}") from None
     except requests.RequestException as error:
