@@ -4,6 +4,7 @@ applications (queued ones still sync), and each guardrail tripping and clearing.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -145,6 +146,7 @@ def test_a_fresh_terminal_takes_applications_and_says_what_it_still_needs(kiosk)
         "outbox": "ok",
         "blocklist": "attention",
         "model": "attention",
+        "config": "ok",
         "roster": "attention",
         "disk": "ok",
         "audit": "ok",
@@ -283,3 +285,19 @@ def test_each_update_in_force_names_the_central_key_that_signed_it(kiosk, centra
     signer = key_id(central.signing.public_key())
     assert status["blocklist"]["signed_by"] == signer and len(signer) == 16
     assert status["roster"]["signed_by"] is None  # none in force
+
+
+def test_a_stick_pulled_before_the_export_loses_nothing_and_leaves_no_bundle(kiosk, tmp_path):
+    from terminal_app.core.agents import AgentSession, Role
+
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    kiosk.outbox.submit({"application_id": "app-1"})
+    agent = AgentSession("A-1", Role.AGENT, "422801", 0.0, 1e12)
+    exported = kiosk.export_to_stick(stick, agent)
+    assert exported.envelopes == 1 and exported.path.parent == stick and len(exported.sha256) == 64
+    assert [p.name for p in stick.iterdir()] == [exported.path.name]  # no temporary file left beside it
+    shutil.rmtree(stick)  # pulled
+    with pytest.raises(OSError):
+        kiosk.export_to_stick(stick, agent)
+    assert kiosk.outbox.status()["queued"] == 1

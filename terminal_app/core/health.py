@@ -200,8 +200,18 @@ def check_model(r: Readings) -> Check:
     return Check(check.name, check.state, check.reason, check.facts | {"model_version": r.model_version})
 
 
+def check_config(r: Readings) -> Check:
+    """The central part of the config: which signed version is in force (0: the installed file's)."""
+    held = r.updates.get("config", {})
+    facts = {"version": held.get("version", 0), "issued_at": held.get("issued_at")}
+    if (age := _age_days(r.now, held.get("issued_at"))) is not None:
+        facts["age_days"] = round(age, 1)
+    return Check("config", State.OK, Reason("update_ok", version=facts["version"]), facts)
+
+
 def check_roster(r: Readings) -> Check:
-    facts = {"version": r.updates.get("roster", {}).get("version", 0), "agents": r.agents}
+    held = r.updates.get("roster", {})
+    facts = {"version": held.get("version", 0), "issued_at": held.get("issued_at"), "agents": r.agents}
     if not r.agents:
         return Check("roster", State.ATTENTION, Reason("roster_missing"), facts)
     return Check("roster", State.OK, Reason("update_ok", version=facts["version"]), facts)
@@ -250,6 +260,7 @@ CHECKS: tuple[Callable[[Readings], Check], ...] = (
     check_outbox,
     check_blocklist,
     check_model,
+    check_config,
     check_roster,
     check_disk,
     check_audit,

@@ -183,9 +183,13 @@ class AgentConsoleScreen(KioskScreen):
         if problem is not None and outbox["consecutive_failures"]:
             self.outbox.text += "\n" + self.t("last_error", what=problem.text(language))
         signers = sorted({u["signed_by"] for u in updates.values() if u.get("signed_by")})
+        refused = [self.t("update_refused", kind=self.t(f"check_{kind}"), version=u["refused"]["version"],
+                          code=u["refused"]["code"]) for kind, u in updates.items() if u.get("refused")]  # fmt: skip
         self.updates.text = self.t("updates_line", config=updates["config"]["version"],
                                    roster=updates["roster"]["version"], blocklist=updates["blocklist"]["version"],
                                    model=model, signers=", ".join(signers) or self.t("none_waiting"))  # fmt: skip
+        if refused:
+            self.updates.text += "\n" + "；".join(refused)
         self.today.clear_widgets()
         if not rows:
             self.today.add_widget(Words(self.t("today_none"), size=18, color=GREY, halign="left"))
