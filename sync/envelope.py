@@ -35,6 +35,8 @@ RECEIPT_CONTEXT = b"county-terminal/receipt/v1\x00"
 ENROLL_CONTEXT = b"county-terminal/enroll/v1\x00"
 REQUEST_CONTEXT = b"county-terminal/request/v1\x00"
 REQUEST_CONTEXT_V2 = b"county-terminal/request/v2\x00"
+LISTING_CONTEXT = b"county-terminal/listing/v1\x00"
+AUDIT_HEAD_PATTERN = r"[0-9]{1,15}:[0-9a-f]{64}"  # an audit chain's head as a terminal sends it: seq:mac
 NONCE_PATTERN = r"[A-Za-z0-9_-]{22,64}"
 MAX_CLOCK_SKEW_S = 300
 META_KEYS = ("county", "created_at", "envelope_id", "schema", "seq", "terminal_id")
@@ -255,14 +257,24 @@ def enrollment_answer_bytes(terminal_id: str, county: str, status: str, enrolled
     return ENROLL_CONTEXT + jcs(body)
 
 
-def terminal_request_bytes(method: str, path: str, terminal_id: str, timestamp: int, nonce: str | None = None) -> bytes:
+def terminal_request_bytes(
+    method: str, path: str, terminal_id: str, timestamp: int, nonce: str | None = None, audit: str | None = None
+) -> bytes:
     """What a terminal signs to fetch its updates: the request line, the time (unix seconds) and,
     from wire version 2, a nonce the service remembers for the time window, so that a request
-    seen on the way cannot be sent again while its time is still accepted."""
+    seen on the way cannot be sent again while its time is still accepted, and the head of the
+    terminal's audit chain ("seq:mac") when it sends it."""
     body = {"method": method, "path": path, "terminal_id": terminal_id, "time": timestamp}
     if nonce is None:
         return REQUEST_CONTEXT + jcs(body)
-    return REQUEST_CONTEXT_V2 + jcs({**body, "nonce": nonce})
+    return REQUEST_CONTEXT_V2 + jcs({**body, "nonce": nonce, **({"audit": audit} if audit is not None else {})})
+
+
+def listing_bytes(listing: dict) -> bytes:
+    """What the service signs in its update listing: the terminal, the request's nonce, its own
+    time, the updates and the highest audit head it has seen from the terminal. A listing that
+    does not answer this very request (an old one kept back) does not verify."""
+    return LISTING_CONTEXT + jcs(listing)
 
 
 def new_nonce() -> str:

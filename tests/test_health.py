@@ -50,6 +50,7 @@ def readings(**changes) -> Readings:
         central_skew=(1.5, NOW - 600),
         latest_audit_at=NOW - 5,
         audit_problems=0,
+        audit_cut=False,
         updates={
             "blocklist": {"version": 3, "issued_at": issued(1)},
             "model": {"version": 2, "issued_at": issued(30)},
@@ -90,6 +91,7 @@ def test_a_sound_terminal_is_ok_on_every_check_with_words_and_advice_in_both_lan
         ({"latest_audit_at": NOW + 365 * DAY_S, "central_skew": None}, "clock", "clock_went_back"),
         ({"free_bytes": 150 * MIB}, "disk", "disk_full"),
         ({"audit_problems": 2}, "audit", "audit_broken"),
+        ({"audit_cut": True}, "audit", "audit_cut"),
     ],
 )
 def test_each_guardrail_stops_the_terminal_and_names_why(changes, check, code):
@@ -301,3 +303,54 @@ def test_a_stick_pulled_before_the_export_loses_nothing_and_leaves_no_bundle(kio
     with pytest.raises(OSError):
         kiosk.export_to_stick(stick, agent)
     assert kiosk.outbox.status()["queued"] == 1
+
+
+@pytest.mark.integration
+def test_an_audit_log_put_back_to_an_older_copy_is_caught_by_the_next_sync(
+    tmp_path, central, central_db, central_server
+):
+    config = central.write_config(tmp_path / "kiosk.toml", url=central_server.url)
+    data = tmp_path / "data"
+    kiosk = Kiosk.start(config, data)
+    store = CentralStore(central_db)
+    code = TerminalRegistry(store).issue_code(kiosk.config.terminal.id)
+    store.close()
+    kiosk.enroll(code)
+    assert kiosk.sync_client().sync_once().ok
+    kiosk.close()
+    older = tmp_path / "older"
+    shutil.copytree(data, older)  # someone keeps a copy of the vault
+    kiosk = Kiosk.start(config, data)
+    kiosk.outbox.submit({"application_id": "app-1"})  # more happens, and is seen by the central service
+    assert kiosk.sync_client().sync_once().ok and kiosk.health().check("audit").state is State.OK
+    kiosk.close()
+    shutil.rmtree(data)
+    shutil.copytree(older, data)  # the older copy put back: its own chain is intact
+    kiosk = Kiosk.start(config, data)
+    assert kiosk.audit.verify() == [] and kiosk.health().check("audit").state is State.OK
+    assert kiosk.sync_client().sync_once().ok
+    assert kiosk.health().check("audit").reason.code == "audit_cut" and kiosk.health().stops
+    kiosk.close()
+
+
+def test_a_signed_listing_for_another_request_is_refused_and_an_unverifiable_one_only_used(kiosk, central):
+    import base64 as b64
+
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from sync.envelope import WireError, listing_bytes
+
+    def signed(body: dict, key=central.signing) -> dict:
+        return {**body, "sig": b64.b64encode(key.sign(listing_bytes(body))).decode()}
+
+    client = kiosk.sync_client()
+    client._last_nonce = "n" * 22
+    body = {"terminal_id": kiosk.config.terminal.id, "nonce": "o" * 22, "time": 1, "updates": [], "audit_head": None}
+    with pytest.raises(WireError) as refused:
+        client._checked_listing(signed(body))  # a listing the service signed for an earlier request, kept back
+    assert refused.value.code == "bad_listing"
+    fresh = {**body, "nonce": "n" * 22}
+    assert client._checked_listing(signed(fresh)) == ([], True)
+    stranger = ed25519.Ed25519PrivateKey.generate()  # a key not trusted yet (a rotation)
+    assert client._checked_listing(signed(fresh, stranger)) == ([], False)
+    assert client._checked_listing({"updates": []}) == ([], False)  # a service of wire version 1

@@ -6,6 +6,8 @@ hands the work to a service off the event loop; none reads the store or checks a
 from __future__ import annotations
 
 import asyncio
+import base64
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -30,7 +32,7 @@ from sync.central.schemas import (
 from sync.central.store import CentralStore, Terminal
 from sync.central.terminals import TerminalRegistry
 from sync.central.updates import UpdateService
-from sync.envelope import WIRE_VERSION
+from sync.envelope import WIRE_VERSION, listing_bytes
 
 MAX_BATCH_BYTES = 16 << 20
 MAX_ENROLL_BYTES = 4 << 10  # an enrollment is a few hundred bytes
@@ -44,6 +46,10 @@ TerminalTime = Annotated[str, Header(alias="X-Terminal-Time", max_length=12, des
 TerminalNonce = Annotated[
     str | None,
     Header(alias="X-Terminal-Nonce", max_length=64, description="base64url random, new for each request (v2)"),
+]
+TerminalAudit = Annotated[
+    str | None,
+    Header(alias="X-Terminal-Audit-Head", max_length=80, description="the terminal's audit chain head, seq:mac (v2)"),
 ]
 TerminalSignature = Annotated[
     str,
@@ -100,11 +106,13 @@ async def authenticated_terminal(
     timestamp: TerminalTime,
     signature: TerminalSignature,
     nonce: TerminalNonce = None,
+    audit: TerminalAudit = None,
 ) -> Terminal:
-    """The enrolled, active terminal that signed this request (its method, path, time and nonce)."""
+    """The enrolled, active terminal that signed this request (its method, path, time, nonce and
+    audit head)."""
     return await run_in_threadpool(
         lambda: services.terminals.authenticate(
-            terminal_id, timestamp, signature, request.method, request.url.path, nonce=nonce
+            terminal_id, timestamp, signature, request.method, request.url.path, nonce=nonce, audit=audit
         )
     )
 
@@ -177,10 +185,35 @@ async def ingest(request: Request, services: ServicesDep) -> dict:
 
 
 @updates.get("/updates", response_model=UpdateList, responses=AUTH_ERRORS)
-async def list_updates(terminal: AuthenticatedTerminal, services: ServicesDep) -> dict:
-    """The newest config, blocklist, roster and model update addressed to the signing terminal."""
-    latest = await run_in_threadpool(services.updates.latest_for, terminal)
-    return {"updates": [item.as_dict() for item in latest]}
+async def list_updates(
+    terminal: AuthenticatedTerminal, services: ServicesDep, nonce: TerminalNonce = None, audit: TerminalAudit = None
+) -> dict:
+    """The newest config, blocklist, roster and model update addressed to the signing terminal,
+    with the highest audit head it has reported, signed with this request's nonce: a terminal
+    knows the listing answers it now (it is not being kept stale), and that its audit chain was
+    not cut back."""
+
+    def listing() -> dict:
+        latest = services.updates.latest_for(terminal)
+        head = services.store.note_audit_head(terminal.terminal_id, _audit_head(audit))
+        body = {
+            "terminal_id": terminal.terminal_id,
+            "nonce": nonce,
+            "time": int(time.time()),
+            "updates": [item.as_dict() for item in latest],
+            "audit_head": {"seq": head[0], "mac": head[1]} if head else None,
+        }
+        signature = services.ingest.signing_key.sign(listing_bytes(body))
+        return {**body, "sig": base64.b64encode(signature).decode()}
+
+    return await run_in_threadpool(listing)
+
+
+def _audit_head(header: str | None) -> tuple[int, str] | None:
+    if header is None:
+        return None
+    seq, mac = header.split(":")  # checked against AUDIT_HEAD_PATTERN when the request was authenticated
+    return int(seq), mac
 
 
 @updates.get(

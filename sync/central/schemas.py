@@ -84,8 +84,18 @@ class UpdateInfo(BaseModel):
     size: int
 
 
+class AuditHead(BaseModel):
+    seq: int
+    mac: str
+
+
 class UpdateList(BaseModel):
+    terminal_id: str
+    nonce: str | None = Field(description="the request's X-Terminal-Nonce, echoed (null for a v1 request)")
+    time: int = Field(description="the service's clock, unix seconds")
     updates: list[UpdateInfo] = Field(description="the newest update of each kind addressed to this terminal")
+    audit_head: AuditHead | None = Field(description="the highest audit chain head this terminal has reported")
+    sig: str = Field(description="base64 Ed25519 by a central key over the listing (sync/PROTOCOL.md 8.3)")
 
 
 class Health(BaseModel):

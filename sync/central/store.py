@@ -80,6 +80,15 @@ request_nonces = sa.Table(  # the nonces of signed requests seen within the time
     sa.Column("seen_at", sa.BigInteger, nullable=False),  # unix seconds
 )
 
+audit_heads = sa.Table(  # the highest audit chain head each terminal reported: a chain cut short shows
+    "audit_heads",
+    metadata,
+    sa.Column("terminal_id", sa.String(16), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("mac", sa.String(64), nullable=False),
+    sa.Column("seen_at", sa.String(32), nullable=False),
+)
+
 updates = sa.Table(
     "updates",
     metadata,
@@ -247,6 +256,22 @@ class CentralStore:
             except sa.exc.IntegrityError:
                 return False
         return True
+
+    def note_audit_head(self, terminal_id: str, head: tuple[int, str] | None) -> tuple[int, str] | None:
+        """Keep `head` if it is past the one kept (never go back); the one kept after."""
+        with self.begin() as conn:
+            row = conn.execute(
+                sa.select(audit_heads.c.seq, audit_heads.c.mac).where(audit_heads.c.terminal_id == terminal_id)
+            ).first()
+            kept = (int(row[0]), row[1]) if row else None
+            if head is not None and (kept is None or head[0] > kept[0]):
+                values = {"seq": head[0], "mac": head[1], "seen_at": now_iso()}
+                if kept is None:
+                    conn.execute(audit_heads.insert().values(terminal_id=terminal_id, **values))
+                else:
+                    conn.execute(audit_heads.update().where(audit_heads.c.terminal_id == terminal_id).values(**values))
+                kept = head
+        return kept
 
     def add_enrollment_code(self, conn: Connection, code_sha256: str, terminal_id: str, expires_at: str) -> None:
         conn.execute(

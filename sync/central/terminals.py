@@ -20,6 +20,7 @@ from sync import enrollment
 from sync.central.errors import CentralError
 from sync.central.store import CentralStore, Terminal, now_iso
 from sync.envelope import (
+    AUDIT_HEAD_PATTERN,
     MAX_CLOCK_SKEW_S,
     NONCE_PATTERN,
     enrollment_answer_bytes,
@@ -223,6 +224,7 @@ class TerminalRegistry:
         path: str,
         *,
         nonce: str | None = None,
+        audit: str | None = None,
         now: float | None = None,
     ) -> Terminal:
         """The enrolled, active terminal that signed this request (method, path, time, nonce), or
@@ -237,6 +239,8 @@ class TerminalRegistry:
             raise UNAUTHENTICATED
         if nonce is not None and not re.fullmatch(NONCE_PATTERN, nonce):
             raise UNAUTHENTICATED
+        if audit is not None and (nonce is None or not re.fullmatch(AUDIT_HEAD_PATTERN, audit)):
+            raise UNAUTHENTICATED
         terminal = self.store.terminal(terminal_id)
         if terminal is None or terminal.public_key is None:
             raise UNAUTHENTICATED
@@ -244,7 +248,7 @@ class TerminalRegistry:
         try:
             key.verify(
                 base64.b64decode(signature, validate=True),
-                terminal_request_bytes(method, path, terminal_id, int(timestamp), nonce),
+                terminal_request_bytes(method, path, terminal_id, int(timestamp), nonce, audit),
             )
         except (InvalidSignature, ValueError):
             raise UNAUTHENTICATED from None

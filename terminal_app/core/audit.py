@@ -119,6 +119,15 @@ class AuditLog:
                 problems.append(AuditProblem(head[0], f"the log ends at {last_seq} but was written up to {head[0]}"))
         return problems, (None if problems or not last_seq else (last_seq, prev))
 
+    def head(self) -> tuple[int, str] | None:
+        """The chain's head as written (seq, mac), None for an empty log."""
+        row = self._vault.db.execute("SELECT seq, mac FROM audit_head WHERE id = 1").fetchone()
+        return (row[0], row[1]) if row else None
+
+    def mac_at(self, seq: int) -> str | None:
+        row = self._vault.db.execute("SELECT mac FROM audit WHERE seq = ?", [seq]).fetchone()
+        return row[0] if row else None
+
     def latest_time(self) -> float | None:
         """The newest record's time (a clock set back shows as records from the future)."""
         return self._vault.db.execute("SELECT MAX(ts) FROM audit").fetchone()[0]

@@ -102,6 +102,7 @@ class Readings:
     central_skew: tuple[float, float] | None  # (central minus ours, when measured)
     latest_audit_at: float | None
     audit_problems: int
+    audit_cut: bool  # the chain is behind the head the central service last saw
     updates: dict  # UpdateStore.status()
     model_version: str
     agents: int
@@ -237,7 +238,9 @@ def check_disk(r: Readings) -> Check:
 
 
 def check_audit(r: Readings) -> Check:
-    facts = {"problems": r.audit_problems}
+    facts = {"problems": r.audit_problems, "behind_central": r.audit_cut}
+    if r.audit_cut:
+        return Check("audit", State.STOP, Reason("audit_cut"), facts)
     if r.audit_problems:
         return Check("audit", State.STOP, Reason("audit_broken", problems=r.audit_problems), facts)
     return Check("audit", State.OK, Reason("audit_ok"), facts)

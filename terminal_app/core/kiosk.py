@@ -295,6 +295,15 @@ class Kiosk:
             raise GuardrailStop(stops[0].reason)
         return ApplicantSession(self, capture, liveness, agent=agent)
 
+    def _audit_cut(self) -> bool:
+        """Whether the chain is behind what the central service saw of it: shorter than the head it
+        last reported, or a different record there (deleted with its head, or an old copy put back)."""
+        seen = self.outbox.central_audit_head()
+        if seen is None:
+            return False
+        head = self.audit.head()
+        return head is None or head[0] < seen[0] or self.audit.mac_at(seen[0]) != seen[1]
+
     def retention(self) -> Purged:
         """Purge what is kept past its time (core/retention.py): at start, daily, by the timer."""
         return purge(self.vault, self.audit, self.config, self.clock())
@@ -314,6 +323,7 @@ class Kiosk:
             central_skew=self.outbox.central_skew(),
             latest_audit_at=self.audit.latest_time(),
             audit_problems=len(problems),
+            audit_cut=self._audit_cut(),
             updates=self.updates.status(),
             model_version=self.model.model_version,
             agents=sum(a.active for a in self.agents.roster()),
@@ -383,6 +393,7 @@ class Kiosk:
             self.central_keys,  # read at each use: a config update may rotate them mid-sync
             lock_path=self.vault.data_dir / SYNC_LOCK_FILE,
             updates=self.updates,
+            audit_head=self.audit.head,
             **options,
         )
 

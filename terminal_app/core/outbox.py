@@ -243,6 +243,16 @@ class Outbox:
     def oldest_queued_at(self) -> float | None:
         return self._vault.db.execute("SELECT MIN(created_at) FROM outbox").fetchone()[0]
 
+    def record_central_audit_head(self, seq: int, mac: str) -> None:
+        with self._vault.transaction() as db:
+            db.execute("UPDATE sync_state SET central_audit_seq = ?, central_audit_mac = ? WHERE id = 1", [seq, mac])
+
+    def central_audit_head(self) -> tuple[int, str] | None:
+        """The highest audit head of this terminal the central service has seen (its last listing)."""
+        query = "SELECT central_audit_seq, central_audit_mac FROM sync_state WHERE id = 1"
+        row = self._vault.db.execute(query).fetchone()
+        return None if row[0] is None else (row[0], row[1])
+
     def central_skew(self) -> tuple[float, float] | None:
         """The central clock minus ours at the last sync that reached the service, and when."""
         row = self._vault.db.execute("SELECT central_skew_s, central_skew_at FROM sync_state WHERE id = 1").fetchone()

@@ -21,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import requests
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from county_common.canonical_json import loads
@@ -28,6 +29,7 @@ from sync import enrollment
 from sync.envelope import (
     Receipt,
     WireError,
+    listing_bytes,
     new_nonce,
     parse,
     terminal_request_bytes,
@@ -104,6 +106,7 @@ class SyncClient:
         batch_size: int = 64,
         batch_bytes: int = 8 << 20,
         updates: UpdateStore | None = None,
+        audit_head: Callable[[], tuple[int, str] | None] | None = None,
     ):
         self.outbox = outbox
         self.server = server.rstrip("/")
@@ -117,6 +120,8 @@ class SyncClient:
         self.updates = updates
         self._clock_offset = 0.0  # the central clock minus ours, learnt from a clock_skew answer
         self.central_skew_s: float | None = None  # the central clock minus ours, from its last answer's Date
+        self.audit_head = audit_head  # this terminal's audit chain head, reported with each listing request
+        self._last_nonce: str | None = None
 
     @property
     def central_keys(self) -> list[ed25519.Ed25519PublicKey]:
@@ -223,9 +228,12 @@ class SyncClient:
     def _pull_updates(self, store: UpdateStore, report: SyncReport) -> None:
         """Fetch and apply every downstream update newer than what this terminal holds. A refused
         update is reported and remembered (not fetched again); the one in force stays."""
-        listing = _answer(self._signed_get("/v1/updates")).get("updates")
-        if not isinstance(listing, list):
-            raise WireError("bad_response", "the answer has no updates list")
+        head = self.audit_head() if self.audit_head is not None else None
+        answer = _answer(self._signed_get("/v1/updates", audit=f"{head[0]}:{head[1]}" if head else None))
+        listing, verified = self._checked_listing(answer)
+        seen = answer.get("audit_head") if verified else None
+        if isinstance(seen, dict) and isinstance(seen.get("seq"), int) and isinstance(seen.get("mac"), str):
+            self.outbox.record_central_audit_head(seen["seq"], seen["mac"])
         for item in listing:
             kind, version = (item.get("kind"), item.get("version")) if isinstance(item, dict) else (None, None)
             listed = item.get("sha256") if isinstance(item, dict) else None
@@ -251,17 +259,43 @@ class SyncClient:
                     }
                 )
 
-    def _signed_get(self, path: str) -> requests.Response:
+    def _checked_listing(self, answer: dict) -> tuple[list, bool]:
+        """The listing's updates, and whether a central key this terminal trusts signed it over
+        this terminal and this request's nonce. A listing signed so but for another request is an
+        old one kept back (`bad_listing`). One this terminal cannot verify (the service signs with
+        a key it does not trust yet: a rotation, whose config update the old key signed; or a
+        service of wire version 1) is still used, each update being signed on its own, but tells
+        nothing of freshness or of the audit chain."""
+        updates = answer.get("updates")
+        if not isinstance(updates, list):
+            raise WireError("bad_response", "the answer has no updates list")
+        fields = ("terminal_id", "nonce", "time", "updates", "audit_head")
+        if not all(name in answer for name in fields) or not isinstance(answer.get("sig"), str):
+            return updates, False
+        body = {name: answer[name] for name in fields}
+        try:
+            signature = base64.b64decode(answer["sig"], validate=True)
+        except ValueError:
+            return updates, False
+        if not any(_verifies(key, signature, listing_bytes(body)) for key in self.central_keys):
+            return updates, False
+        if body["terminal_id"] != self.outbox.sealer.terminal_id or body["nonce"] != self._last_nonce:
+            raise WireError("bad_listing", "a signed update listing that does not answer this request: an old one")
+        return updates, True
+
+    def _signed_get(self, path: str, *, audit: str | None = None) -> requests.Response:
         """GET signed with the terminal key; one retry on the central clock if ours is off."""
         terminal_id = self.outbox.sealer.terminal_id
         for attempt in range(2):
             stamp, nonce = int(time.time() + self._clock_offset), new_nonce()  # a new nonce each try
-            signature = self.outbox.signing_key.sign(terminal_request_bytes("GET", path, terminal_id, stamp, nonce))
+            self._last_nonce = nonce
+            request = terminal_request_bytes("GET", path, terminal_id, stamp, nonce, audit)
             headers = {
                 "X-Terminal-Id": terminal_id,
                 "X-Terminal-Time": str(stamp),
                 "X-Terminal-Nonce": nonce,
-                "X-Terminal-Signature": base64.b64encode(signature).decode(),
+                "X-Terminal-Signature": base64.b64encode(self.outbox.signing_key.sign(request)).decode(),
+                **({"X-Terminal-Audit-Head": audit} if audit is not None else {}),
             }
             response = _request(self.session, "GET", self.server, path, self.timeout, headers=headers, stream=True)
             date = self._note_date(response)
@@ -300,6 +334,14 @@ class SyncClient:
             on_report(report)
             failures = 0 if report.ok else failures + 1
             stop.wait(interval if report.ok else backoff_delay(failures, rng))
+
+
+def _verifies(key: ed25519.Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    try:
+        key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
 
 
 class PinnedSession(requests.Session):

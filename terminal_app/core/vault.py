@@ -133,6 +133,13 @@ def _migration_7(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE updates ADD COLUMN signed_by TEXT")
 
 
+def _migration_8(db: sqlite_utils.Database) -> None:
+    """The highest head of this terminal's audit chain the central service has seen (from its
+    signed update listing): a chain found shorter, or different at that record, was cut back."""
+    db.execute("ALTER TABLE sync_state ADD COLUMN central_audit_seq INTEGER")
+    db.execute("ALTER TABLE sync_state ADD COLUMN central_audit_mac TEXT")
+
+
 # Append only: a released migration is never edited, a change is a new function.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
@@ -142,6 +149,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_5,
     _migration_6,
     _migration_7,
+    _migration_8,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
