@@ -358,6 +358,9 @@ class KioskApp(App):
     def _queued(self) -> int:
         return self.kiosk.core.call(lambda: self.kiosk.outbox.status()["queued"])
 
+    def usb_sticks(self) -> list[Path]:
+        return self.kiosk.core.call(self.kiosk.usb_sticks)
+
     def agent_export(self, stick: Path) -> None:
         agent = self.agent
         if agent is None:

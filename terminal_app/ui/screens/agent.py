@@ -209,7 +209,7 @@ class AgentConsoleScreen(KioskScreen):
         return self.t("hours_ago", hours=round(seconds / 3600, 1))
 
     def _export(self) -> None:
-        sticks = self.app.kiosk.core.call(self.app.kiosk.usb_sticks)
+        sticks = self.app.usb_sticks()
         if not sticks:
             self.say(self.t("usb_none"), RED)
             self.show_picks([])
