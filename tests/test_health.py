@@ -46,7 +46,6 @@ def readings(**changes) -> Readings:
         guardrails=Guardrails(),
         oldest_queued_at=None,
         held=0,
-        last_success_at=NOW - 600,
         central_skew=(1.5, NOW - 600),
         latest_audit_at=NOW - 5,
         audit_problems=0,

@@ -98,7 +98,6 @@ class Readings:
     guardrails: Guardrails
     oldest_queued_at: float | None
     held: int
-    last_success_at: float | None
     central_skew: tuple[float, float] | None  # (central minus ours, when measured)
     latest_audit_at: float | None
     audit_problems: int

@@ -319,7 +319,6 @@ class Kiosk:
             guardrails=self.config.guardrails,
             oldest_queued_at=self.outbox.oldest_queued_at(),
             held=self.vault.db["held"].count,
-            last_success_at=self.outbox.last_success_at(),
             central_skew=self.outbox.central_skew(),
             latest_audit_at=self.audit.latest_time(),
             audit_problems=len(problems),

@@ -237,9 +237,6 @@ class Outbox:
             "central_skew_at": iso_utc(state["central_skew_at"]),
         }
 
-    def last_success_at(self) -> float | None:
-        return self._vault.db.execute("SELECT last_success_at FROM sync_state WHERE id = 1").fetchone()[0]
-
     def oldest_queued_at(self) -> float | None:
         return self._vault.db.execute("SELECT MIN(created_at) FROM outbox").fetchone()[0]
 
