@@ -15,12 +15,11 @@ import hmac
 import re
 import secrets
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from county_common.canonical_json import jcs
 from sync.envelope import WireError
-from sync.keys import public_b64
+from sync.keys import public_b64, signer
 
 VERSION = 2
 REQUEST_CONTEXT = b"county-terminal/enroll/v2/request\x00"
@@ -79,14 +78,7 @@ def check_answer(answer: dict, request: dict, central_keys: list[ed25519.Ed25519
         signature = base64.b64decode(str(answer.get("sig", "")), validate=True)
     except (binascii.Error, ValueError):
         signature = b""
-    signed = answer_signed_bytes(**body)
-    for key in central_keys:
-        try:
-            key.verify(signature, signed)
-            break
-        except InvalidSignature:
-            continue
-    else:
+    if signer(central_keys, signature, answer_signed_bytes(**body)) is None:
         raise WireError("bad_signature", "the enrollment answer is not signed by a central key this terminal trusts")
     if body["terminal_id"] != request["terminal_id"] or body["public_key"] != request["public_key"]:
         raise WireError("enrollment_hijacked", "the central service enrolled another key for this terminal id")

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
 from county_common.canonical_json import jcs, loads
+from sync.keys import signer
 
 WIRE_VERSION = 1
 MAX_ENVELOPE_BYTES = 1 << 20  # 1 MiB: fields + portrait + one key frame fit with room to spare
@@ -237,13 +238,8 @@ class Receipt:
             envelope.digest,
         ):
             raise WireError("receipt_mismatch", "the receipt is for another envelope")
-        for key in central_keys:
-            try:
-                key.verify(self.signature, self._signed())
-                return
-            except InvalidSignature:
-                continue
-        raise WireError("bad_signature", "the receipt is not signed by a central key this terminal trusts")
+        if signer(central_keys, self.signature, self._signed()) is None:
+            raise WireError("bad_signature", "the receipt is not signed by a central key this terminal trusts")
 
 
 def enrollment_request_bytes(terminal_id: str, public_key: str, code: str) -> bytes:

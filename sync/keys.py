@@ -15,6 +15,7 @@ import os
 import stat
 from pathlib import Path
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
@@ -98,3 +99,14 @@ def key_id(key: ed25519.Ed25519PublicKey | x25519.X25519PublicKey) -> str:
     SHA-256 of its raw bytes."""
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def signer(keys: list[ed25519.Ed25519PublicKey], signature: bytes, data: bytes) -> ed25519.Ed25519PublicKey | None:
+    """The first of `keys` whose Ed25519 signature over `data` `signature` is, or None."""
+    for key in keys:
+        try:
+            key.verify(signature, data)
+        except InvalidSignature:
+            continue
+        return key
+    return None

@@ -21,11 +21,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from county_common.canonical_json import jcs, loads
 from sync.envelope import WireError
+from sync.keys import signer
 
 MAGIC = b"county-terminal-update/1\n"
 UPDATE_CONTEXT = b"county-terminal/update/v1\x00"
@@ -56,14 +56,11 @@ class Update:
 
     def verify(self, central_keys: list[ed25519.Ed25519PublicKey]) -> ed25519.Ed25519PublicKey:
         """The central key that signed it (WireError bad_signature if none of `central_keys` did)."""
-        signed = UPDATE_CONTEXT + jcs(self.manifest)
-        for key in central_keys:
-            try:
-                key.verify(self.signature, signed)
-                return key
-            except InvalidSignature:
-                continue
-        raise WireError("bad_signature", f"the {self.kind} update is not signed by a central key this terminal trusts")
+        key = signer(central_keys, self.signature, UPDATE_CONTEXT + jcs(self.manifest))
+        if key is None:
+            trusted = "a central key this terminal trusts"
+            raise WireError("bad_signature", f"the {self.kind} update is not signed by {trusted}")
+        return key
 
     def describe(self) -> dict:
         return {"kind": self.kind, "version": self.version, "issued_at": self.issued_at, "sha256": self.sha256}

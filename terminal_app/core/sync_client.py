@@ -21,7 +21,6 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import requests
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from county_common.canonical_json import loads
@@ -35,6 +34,7 @@ from sync.envelope import (
     terminal_request_bytes,
     verify,
 )
+from sync.keys import signer
 from sync.update import MAX_UPDATE_BYTES
 from terminal_app.core.outbox import Outbox, QueuedEnvelope
 from terminal_app.core.updates import UpdateStore
@@ -277,7 +277,7 @@ class SyncClient:
             signature = base64.b64decode(answer["sig"], validate=True)
         except ValueError:
             return updates, False
-        if not any(_verifies(key, signature, listing_bytes(body)) for key in self.central_keys):
+        if signer(self.central_keys, signature, listing_bytes(body)) is None:
             return updates, False
         if body["terminal_id"] != self.outbox.sealer.terminal_id or body["nonce"] != self._last_nonce:
             raise WireError("bad_listing", "a signed update listing that does not answer this request: an old one")
@@ -334,14 +334,6 @@ class SyncClient:
             on_report(report)
             failures = 0 if report.ok else failures + 1
             stop.wait(interval if report.ok else backoff_delay(failures, rng))
-
-
-def _verifies(key: ed25519.Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
-    try:
-        key.verify(signature, data)
-    except InvalidSignature:
-        return False
-    return True
 
 
 class PinnedSession(requests.Session):
